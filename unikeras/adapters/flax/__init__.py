@@ -1,0 +1,1 @@
+"""JAX/Flax adapter: jax op table, runtime, and `to_flax` (layers as flax.nnx.Modules)."""

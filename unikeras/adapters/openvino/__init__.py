@@ -1,0 +1,1 @@
+"""OpenVINO adapter: graph-building op table and `compile` (models as compiled OV models)."""

@@ -1,0 +1,57 @@
+"""Neural-network ops (activations, softmax, one-hot). Bodies are symbolic rules."""
+from unikeras import config
+from unikeras.common import dtypes
+from unikeras.common.ops.op import op
+from unikeras.common.ops.shapes import canonical_axis, spec
+from unikeras.common.symbolic import KerasTensor
+
+
+def _float_like(x):
+    shape, dtype = spec(x)
+    return KerasTensor(shape, dtype if dtypes.is_float(dtype) else config.floatx())
+
+
+@op
+def relu(x):
+    """max(x, 0) element-wise."""
+    return _float_like(x)
+
+
+@op
+def sigmoid(x):
+    """1 / (1 + exp(-x)) element-wise."""
+    return _float_like(x)
+
+
+@op
+def softmax(x, axis=-1):
+    """exp(x) normalized to sum 1 along `axis`."""
+    canonical_axis("softmax", axis, len(spec(x)[0]))
+    return _float_like(x)
+
+
+@op
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) computed stably."""
+    canonical_axis("log_softmax", axis, len(spec(x)[0]))
+    return _float_like(x)
+
+
+@op
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """Integer labels to one-hot vectors of length `num_classes` inserted at `axis`."""
+    if sparse:
+        raise ValueError("one_hot: sparse=True is not supported.")
+    shape, _ = spec(x)
+    a = canonical_axis("one_hot", axis, len(shape) + 1)
+    return KerasTensor(shape[:a] + (int(num_classes),) + shape[a:], dtype or config.floatx())
+
+
+@op
+def dense(x, kernel, bias=None):
+    """`x @ kernel + bias` in one fused call where the backend has one (e.g. F.linear)."""
+    s, d = spec(x)
+    ks, kd = spec(kernel)
+    if s[-1] is not None and s[-1] != ks[0]:
+        raise ValueError(f"dense: input last dimension {s[-1]} does not match kernel shape {ks}.")
+    return KerasTensor(s[:-1] + (ks[1],), dtypes.result_type(d, kd))

@@ -1,0 +1,37 @@
+"""SeedGenerator: random-op seeds as a state variable, so jitted steps stay pure."""
+import numpy as np
+
+from unikeras.common.variables import Variable
+
+_global_rng = np.random.default_rng()
+
+
+def set_global_seed(seed):
+    """Seed the process-wide generator used for unseeded initializers and generators."""
+    global _global_rng
+    _global_rng = np.random.default_rng(seed)
+
+
+def draw_seed():
+    """A fresh integer seed from the process-wide generator."""
+    return int(_global_rng.integers(0, 2**31 - 1))
+
+
+class SeedGenerator:
+    """Produces a new (2,) int32 seed tensor per call of `next()`; its state is a
+    non-trainable Variable that adapters host like any other state."""
+
+    def __init__(self, seed=None, name=None, **kwargs):
+        self.name = name or "seed_generator"
+        self.initial_seed = draw_seed() if seed is None else int(seed)
+        self.state = Variable(np.array([self.initial_seed, 0], dtype="int32"), dtype="int32",
+                              trainable=False, name="seed_generator_state")
+
+    def next(self, ordered=True):
+        from unikeras.common.ops import numpy as onp
+        seed = self.state.value
+        self.state.assign(onp.add(seed, np.array([0, 1], dtype="int32")))
+        return seed
+
+    def get_config(self):
+        return {"seed": self.initial_seed}

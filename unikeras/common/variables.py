@@ -1,0 +1,144 @@
+"""Variable: a named, shaped, typed piece of state whose storage a backend owns.
+
+A Variable reads its value through the innermost `StatelessScope` that holds it, else
+from its own storage. This is what lets the same layer code run on values supplied by a
+host object (a torch module's Parameters, an nnx module's Params, a jitted function's
+tracers) and lets assignments become functional updates that the caller collects.
+"""
+import importlib
+
+import numpy as np
+
+from unikeras.common import dtypes
+from unikeras.common.ops import dispatch
+
+_scopes = []
+
+
+def runtime(backend):
+    """The non-op services (variables, gradients, compiled steps) of a backend."""
+    return importlib.import_module(dispatch.BACKEND_PACKAGES[backend] + ".runtime")
+
+
+class StatelessScope:
+    """Within the scope, variables in `values` read those values and assignments to any
+    variable are recorded here instead of touching storage."""
+
+    def __init__(self, values=None):
+        self.values = dict(values or {})
+
+    def __enter__(self):
+        _scopes.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _scopes.pop()
+
+    def get(self, variable, default=None):
+        return self.values.get(variable, default)
+
+
+def in_stateless_scope():
+    return bool(_scopes)
+
+
+class Variable:
+    """State of a layer, optimizer, metric or seed generator.
+
+    `initializer` is an array-like value or a callable `(shape, dtype) -> array`.
+    """
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True,
+                 aggregation="none", synchronization="auto", name=None):
+        if callable(initializer):
+            if shape is None:
+                raise ValueError(f"Variable {name!r}: a callable initializer needs a shape.")
+            self._initializer = initializer
+            self.dtype = dtypes.standardize_dtype(dtype)
+            self.shape = tuple(int(d) for d in shape)
+        else:
+            value = initializer
+            if dispatch.backend_of_type(type(value)) in (dispatch.WEAK, None):
+                value = np.asarray(value)
+            self.dtype = dtypes.standardize_dtype(dtype or value.dtype)
+            self.shape = tuple(int(d) for d in value.shape)
+            self._initializer = value
+        self.trainable = trainable
+        self.autocast = autocast
+        self.aggregation = aggregation
+        self.synchronization = synchronization
+        self.name = name or "variable"
+        self.path = self.name
+        self._backend = dispatch.current_backend()
+        self._value = None
+        if self._backend != "openvino":
+            self._allocate()
+
+    def _allocate(self):
+        init = self._initializer
+        value = init(self.shape, self.dtype) if callable(init) else init
+        self._value = runtime(self._backend).make_variable(value, self.dtype, self.trainable, self.path)
+        self._initializer = None
+
+    @property
+    def value(self):
+        for scope in reversed(_scopes):
+            v = scope.values.get(self)
+            if v is not None:
+                return v
+        return self._value
+
+    def assign(self, value):
+        """Set the value (recorded by the active StatelessScope, if any)."""
+        if _scopes:
+            _scopes[-1].values[self] = value
+            return value
+        self._value = runtime(self._backend).assign(self._value, value)
+        return value
+
+    def assign_add(self, delta):
+        return self.assign(self.value + delta)
+
+    def assign_sub(self, delta):
+        return self.assign(self.value - delta)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def numpy(self):
+        from unikeras.common.ops import core
+        return core.convert_to_numpy(self.value)
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.numpy()
+        return out.astype(dtype) if dtype is not None else out
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        return self is other
+
+    # Arithmetic on a Variable computes with its current value.
+    def __add__(self, o): return _ops().add(self, o)
+    def __radd__(self, o): return _ops().add(o, self)
+    def __sub__(self, o): return _ops().subtract(self, o)
+    def __rsub__(self, o): return _ops().subtract(o, self)
+    def __mul__(self, o): return _ops().multiply(self, o)
+    def __rmul__(self, o): return _ops().multiply(o, self)
+    def __truediv__(self, o): return _ops().divide(self, o)
+    def __rtruediv__(self, o): return _ops().divide(o, self)
+    def __matmul__(self, o): return _ops().matmul(self, o)
+    def __neg__(self): return _ops().negative(self)
+    def __getitem__(self, key): return _ops().get_item(self, key)
+
+
+def _ops():
+    from unikeras import ops
+    return ops
+
+
+dispatch.register_variable_type(Variable)
