@@ -19,18 +19,19 @@ def draw_seed():
 
 class SeedGenerator:
     """Produces a new (2,) int32 seed tensor per call of `next()`; its state is a
-    non-trainable Variable that adapters host like any other state."""
+    non-trainable Variable that adapters host like any other state. The state is allocated
+    when its layer is built (or on first use), on that backend."""
 
     def __init__(self, seed=None, name=None, **kwargs):
         self.name = name or "seed_generator"
         self.initial_seed = draw_seed() if seed is None else int(seed)
         self.state = Variable(np.array([self.initial_seed, 0], dtype="int32"), dtype="int32",
-                              trainable=False, name="seed_generator_state")
+                              trainable=False, name="seed_generator_state", _deferred=True)
 
     def next(self, ordered=True):
         from unikeras.common.ops import numpy as onp
-        seed = self.state.value
-        self.state.assign(onp.add(seed, np.array([0, 1], dtype="int32")))
+        seed = onp.add(self.state.value, np.array([0, 1], dtype="int32"))
+        self.state.assign(seed)
         return seed
 
     def get_config(self):

@@ -77,7 +77,7 @@ class Node:
         self.operation = operation
         self.args = args
         self.kwargs = kwargs
-        self.outputs = tree.flatten(outputs)
+        self.outputs = [t for t in tree.flatten(outputs) if isinstance(t, KerasTensor)]
         self.inputs = [t for t in tree.flatten((args, kwargs)) if isinstance(t, KerasTensor)]
         for i, t in enumerate(self.outputs):
             t._history = (self, i)

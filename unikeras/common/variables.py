@@ -49,7 +49,7 @@ class Variable:
     """
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True,
-                 aggregation="none", synchronization="auto", name=None):
+                 aggregation="none", synchronization="auto", name=None, _deferred=False):
         if callable(initializer):
             if shape is None:
                 raise ValueError(f"Variable {name!r}: a callable initializer needs a shape.")
@@ -69,12 +69,14 @@ class Variable:
         self.synchronization = synchronization
         self.name = name or "variable"
         self.path = self.name
-        self._backend = dispatch.current_backend()
+        self._backend = None
         self._value = None
-        if self._backend != "openvino":
+        if not _deferred and dispatch.current_backend() != "openvino":
             self._allocate()
 
     def _allocate(self):
+        """Create the storage on the current backend (deferred variables: on first use)."""
+        self._backend = dispatch.current_backend()
         init = self._initializer
         value = init(self.shape, self.dtype) if callable(init) else init
         self._value = runtime(self._backend).make_variable(value, self.dtype, self.trainable, self.path)
@@ -86,6 +88,8 @@ class Variable:
             v = scope.values.get(self)
             if v is not None:
                 return v
+        if self._value is None and self._initializer is not None:
+            self._allocate()
         return self._value
 
     def assign(self, value):
@@ -93,6 +97,8 @@ class Variable:
         if _scopes:
             _scopes[-1].values[self] = value
             return value
+        if self._value is None and self._initializer is not None:
+            self._allocate()
         self._value = runtime(self._backend).assign(self._value, value)
         return value
 
@@ -101,6 +107,13 @@ class Variable:
 
     def assign_sub(self, delta):
         return self.assign(self.value - delta)
+
+    @property
+    def backend(self):
+        """Name of the backend holding this variable's storage (allocating it if deferred)."""
+        if self._value is None and self._initializer is not None:
+            self._allocate()
+        return self._backend
 
     @property
     def ndim(self):

@@ -1,1 +1,7 @@
 """TensorFlow adapter: tf op table, runtime, and `to_tf` (layers as tf.Modules)."""
+
+
+def to_tf(layer, input_shape=None):
+    """Materialize a unikeras layer or model as a `tf.Module` (see `module.to_tf`)."""
+    from unikeras.adapters.tf_module.module import to_tf as _to_tf
+    return _to_tf(layer, input_shape)

@@ -148,3 +148,18 @@ def unwrap_variables(args, kwargs):
     if kwargs:
         kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
     return args, kwargs
+
+
+def types_fix_backend(args):
+    """True when the argument types alone determine the backend (so a per-op cache keyed
+    by types is safe): no containers or Variables, and at least one framework tensor."""
+    strong = False
+    for a in args:
+        b = _type_backend.get(type(a), "unknown")
+        if b in (None, "variable", "unknown", SYMBOLIC):
+            if b is None and a is None:
+                continue
+            return False
+        if b != WEAK:
+            strong = True
+    return strong

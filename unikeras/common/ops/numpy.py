@@ -95,8 +95,9 @@ def sign(x):
 
 @op
 def square(x):
-    """Element-wise `x * x`."""
-    return _unary(x)
+    """Element-wise `x * x` (bool squares to int8, as in NumPy)."""
+    shape, dtype = spec(x)
+    return KerasTensor(shape, "int8" if dtype == "bool" else dtype)
 
 
 @op

@@ -26,9 +26,14 @@ def op(rule=None, *, impl=None):
         return functools.partial(op, impl=impl)
     impl_name = impl or rule.__name__
     impls = {}
+    by_types = {}  # tuple of positional argument types -> implementation (no kwargs)
 
     @functools.wraps(rule)
     def call(*args, **kwargs):
+        if not kwargs:
+            fn = by_types.get(tuple(map(type, args)))
+            if fn is not None:
+                return fn(*args)
         if dispatch.has_variables(args, kwargs):
             args, kwargs = dispatch.unwrap_variables(args, kwargs)
         backend = dispatch.resolve_backend(args, kwargs)
@@ -38,6 +43,8 @@ def op(rule=None, *, impl=None):
                 return _symbolic_call(call, rule, args, kwargs)
             fn = impls[backend] = getattr(dispatch.get_table(backend), impl_name, None) or _missing(
                 impl_name, backend)
+        if not kwargs and dispatch.types_fix_backend(args):
+            by_types[tuple(map(type, args))] = fn
         return fn(*args, **kwargs)
 
     call.rule = rule

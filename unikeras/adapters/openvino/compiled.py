@@ -1,0 +1,81 @@
+"""`compile`: a unikeras model as an OpenVINO model built directly with `openvino.opset16`.
+
+The layer's `call` runs once with graph nodes as tensors (parameters for the inputs,
+constants for the weights), which yields an `ov.Model`; `ov.compile_model` then gives a
+CompiledModel. The batch dimension (and any other None dim) stays dynamic.
+"""
+import numpy as np
+import openvino as ov
+from openvino import opset16 as ops_ov
+
+from unikeras.adapters import hosting
+from unikeras.common import dtypes, tree
+from unikeras.common.ops import dispatch
+
+BACKEND = "openvino"
+
+
+def _input_specs(model, input_shape):
+    inputs = getattr(model, "inputs", None)
+    if inputs:
+        return [(t.name or f"input_{i}", t.shape, t.dtype) for i, t in enumerate(inputs)]
+    if input_shape is None:
+        raise ValueError(f"openvino.compile: model '{model.name}' has no Input; pass "
+                         "input_shape (batch dim included, e.g. (None, 784)).")
+    return [("input_0", tuple(input_shape), "float32")]
+
+
+def build_ov_model(model, input_shape=None):
+    """The `ov.Model` computing `model(inputs, training=False)`."""
+    table = dispatch.get_table(BACKEND)
+    hosting.ensure_built(model, dispatch.current_backend(), input_shape)
+    specs = _input_specs(model, input_shape)
+    params = [ops_ov.parameter([-1 if d is None else d for d in shape], table.ov_element_type(dtype), name=name)
+              for name, shape, dtype in specs]
+    hosted = hosting.hosted_variables(model)
+    values = [table.convert_to_tensor(np.asarray(h.variable.numpy()), dtype=h.variable.dtype)
+              for h in hosted]
+    inputs = [p.output(0) for p in params]
+    kwargs = {"training": False} if model._call_has_training else {}
+    arg = inputs[0] if len(inputs) == 1 else inputs
+    outputs, _ = hosting.run_hosted(model, hosted, values, BACKEND, (arg,), kwargs)
+    results = []
+    for i, out in enumerate(tree.flatten(outputs)):
+        result = ops_ov.result(out)
+        result.get_output_tensor(0).set_names({f"output_{i}"})
+        results.append(result)
+    return ov.Model(results, params, model.name)
+
+
+class CompiledModel:
+    """A compiled OpenVINO model called on NumPy arrays, returning NumPy arrays."""
+
+    def __init__(self, ov_model, device="CPU", n_outputs=1):
+        self.ov_model = ov_model
+        self.compiled = ov.Core().compile_model(ov_model, device)
+        self._request = self.compiled.create_infer_request()
+        self._n_outputs = n_outputs
+
+    def __call__(self, *inputs):
+        arrays = [np.ascontiguousarray(np.asarray(x, dtype=_np_dtype(p)))
+                  for x, p in zip(inputs, self.ov_model.get_parameters())]
+        if len(arrays) != len(self.ov_model.get_parameters()):
+            raise ValueError(f"CompiledModel expects {len(self.ov_model.get_parameters())} inputs, "
+                             f"got {len(arrays)}.")
+        results = self._request.infer(arrays)
+        outs = [np.asarray(results[o]) for o in self.compiled.outputs]
+        return outs[0] if self._n_outputs == 1 else outs
+
+    def save(self, path, compress_to_fp16=False):
+        """Write OpenVINO IR (`.xml` + `.bin`); weights stay float32 unless asked."""
+        ov.save_model(self.ov_model, path, compress_to_fp16=compress_to_fp16)
+
+
+def _np_dtype(parameter):
+    return dtypes.standardize_dtype(parameter.get_element_type().to_dtype())
+
+
+def compile(model, input_shape=None, device="CPU"):  # noqa: A001 - mirrors ov.compile_model
+    """Build and compile `model` for inference with OpenVINO on `device`."""
+    ov_model = build_ov_model(model, input_shape)
+    return CompiledModel(ov_model, device, n_outputs=len(ov_model.outputs))

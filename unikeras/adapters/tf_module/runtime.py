@@ -1,0 +1,143 @@
+"""Runtime services of the TensorFlow backend (see `unikeras.adapters.numpy_ref.runtime`
+for the contract every backend's runtime follows).
+
+- make_variable(value, dtype, trainable, name) -> a tf.Variable
+- assign(storage, value) -> the tf.Variable after `storage.assign(value)`
+- value_and_grad(fn) -> g(params, *args) -> ((value, aux), grads) via tf.GradientTape
+- compile_step(fn, variables, jit_compile=False) -> a tf.function that reads the variables'
+  tf.Variable storages, runs `fn(values, *args) -> (new_values, out)` and assigns the new
+  values back inside the function
+- no_grad() -> context manager in which no tape records
+"""
+import contextlib
+import re
+
+import numpy as np
+import tensorflow as tf
+
+from unikeras.adapters.tf_module import ops as tf_ops
+from unikeras.common import dtypes
+from unikeras.common.ops import dispatch
+
+NAME = "tensorflow"
+
+_BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-/>]")
+
+try:  # stops every active tape on this thread, like torch.no_grad
+    from tensorflow.python.eager.record import stop_recording as _stop_recording
+except ImportError:  # pragma: no cover
+    _stop_recording = None
+
+
+def _sanitize(name):
+    """A name TF accepts in graph mode too: '/' kept (scopes), other odd characters -> '_'."""
+    name = _BAD_NAME_CHARS.sub("_", str(name or "variable")).strip("/")
+    if not name or not (name[0].isalnum() or name[0] in "._"):
+        name = "v" + name
+    return name
+
+
+def _is_graph_tensor(x):
+    return isinstance(x, tf.Tensor) and not hasattr(x, "numpy")
+
+
+def make_variable(value, dtype, trainable, name):
+    dtype = dtypes.standardize_dtype(dtype)
+    name = _sanitize(name)
+    if _is_graph_tensor(value):  # built inside a tf.function from traced values
+        return tf.Variable(tf_ops.convert_to_tensor(value, dtype), trainable=trainable, name=name)
+    with tf.init_scope():  # lift creation out of any tf.function being traced
+        init = tf_ops.convert_to_tensor(value, dtype)
+        try:
+            return tf.Variable(init, trainable=trainable, name=name)
+        except ValueError:  # a name the active graph refuses
+            return tf.Variable(init, trainable=trainable, name="variable")
+
+
+def _static_shape(x):
+    s = x.shape
+    return None if s.rank is None else tuple(s.as_list())
+
+
+def assign(storage, value):
+    if not isinstance(storage, tf.Variable):
+        raise TypeError(f"assign: the storage is a {type(storage).__name__}, not a tf.Variable.")
+    value = tf_ops.convert_to_tensor(value, storage.dtype.name)
+    target = storage.shape
+    if not value.shape.is_compatible_with(target):
+        vs, ts = _static_shape(value), _static_shape(storage)
+        try:
+            ok = (vs is not None and ts is not None and None not in ts and None not in vs
+                  and np.broadcast_shapes(vs, ts) == ts)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"assign: cannot assign a value of shape {vs} to variable "
+                             f"{storage.name!r} of shape {ts}.")
+        value = tf.broadcast_to(value, ts)
+    storage.assign(value)
+    return storage
+
+
+def value_and_grad(fn):
+    """`g(params, *args) -> ((value, aux), grads)` for `fn(params, *args) -> (value, aux)`;
+    `params` are tf tensors or tf.Variables, gradients of unconnected ones are zeros."""
+
+    def g(params, *args):
+        params = [p if isinstance(p, (tf.Tensor, tf.Variable)) else tf_ops.convert_to_tensor(p)
+                  for p in params]
+        with tf.GradientTape() as tape:
+            for p in params:
+                if p.dtype.is_floating or p.dtype.is_complex:
+                    tape.watch(p)
+            value, aux = fn(params, *args)
+        grads = tape.gradient(value, params)
+        out = []
+        for p, grad in zip(params, grads):
+            if grad is None:
+                grad = tf.zeros_like(p)
+            elif isinstance(grad, tf.IndexedSlices):
+                grad = tf.convert_to_tensor(grad)
+            out.append(grad)
+        return (value, aux), out
+
+    return g
+
+
+def _ensure_allocated(variable):
+    """Storage of a unikeras Variable (a deferred one is allocated here, on tf, eagerly, so
+    that no tf.Variable is created while a step is being traced)."""
+    if getattr(variable, "_value", None) is None and getattr(variable, "_initializer", None) is not None:
+        with dispatch.backend_scope(NAME):
+            variable._allocate()
+    storage = variable._value
+    if not isinstance(storage, tf.Variable):
+        raise TypeError(f"compile_step: variable {getattr(variable, 'path', variable)!r} is not "
+                        f"held by a tf.Variable (got {type(storage).__name__}).")
+    return storage
+
+
+def compile_step(fn, variables, jit_compile=False):
+    """A `tf.function` running `fn(values, *args) -> (new_values, out)` on the current values
+    of `variables` (unikeras Variables whose storage is a tf.Variable), assigning
+    `new_values` back inside the compiled function; returns `out`."""
+    variables = list(variables)
+    for v in variables:
+        _ensure_allocated(v)
+
+    @tf.function(reduce_retracing=True, jit_compile=jit_compile)
+    def step(*args):
+        storages = [_ensure_allocated(v) for v in variables]
+        new_values, out = fn([s.read_value() for s in storages], *args)
+        for s, new in zip(storages, new_values):
+            assign(s, new)
+        return out
+
+    return step
+
+
+def no_grad():
+    """Context manager in which no gradient tape records (like `torch.no_grad`)."""
+    if _stop_recording is None:
+        return contextlib.nullcontext()
+    return _stop_recording()

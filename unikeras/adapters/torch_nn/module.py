@@ -1,0 +1,106 @@
+"""`to_torch`: a unikeras layer or model as a genuine `torch.nn.Module`.
+
+Trainable weights become `nn.Parameter`s, non-trainable weights persistent buffers, seed
+states non-persistent buffers, each on a child module per sublayer, so `state_dict()` keys
+are the canonical weight paths with '.' (`dense_1.kernel`). `forward` reads them through
+the module being called (so `torch.func.functional_call` and optimizers see the real
+thing) and runs the layer's math with torch ops.
+"""
+import numpy as np
+import torch
+from torch import nn
+
+from unikeras.adapters import hosting
+
+BACKEND = "torch"
+
+
+def _as_torch(variable):
+    value = variable.value
+    if isinstance(value, torch.Tensor):
+        return value.detach() if not isinstance(value, nn.Parameter) else value
+    from unikeras.common.ops import dispatch
+    array = dispatch.get_table(variable.backend).convert_to_numpy(value)
+    return torch.from_numpy(np.array(array, copy=True))
+
+
+class TorchLayer(nn.Module):
+    """Native torch module hosting a unikeras layer's variables; see module docstring."""
+
+    def __init__(self, layer, input_shape=None):
+        super().__init__()
+        self._uk_layer = layer
+        self._hosted = []
+        hosting.ensure_built(layer, BACKEND, input_shape)
+        if layer.built and layer.variables:
+            self._materialize()
+
+    @property
+    def layer(self):
+        """The unikeras layer whose math this module runs."""
+        return self._uk_layer
+
+    def _materialize(self):
+        self._hosted = hosting.hosted_variables(self._uk_layer)
+        holders = {(): self}
+        for path in hosting.module_paths(self._hosted):
+            child = nn.Module()
+            holders[path[:-1]].add_module(path[-1], child)
+            holders[path] = child
+        for h in self._hosted:
+            holder, name = holders[h.path[:-1]], h.path[-1]
+            value = _as_torch(h.variable)
+            if h.kind == hosting.PARAM:
+                param = value if isinstance(value, nn.Parameter) else nn.Parameter(value)
+                holder.register_parameter(name, param)
+            else:
+                holder.register_buffer(name, value.detach(), persistent=h.kind == hosting.STAT)
+        self._holder_paths = [(h.path[:-1], h.path[-1]) for h in self._hosted]
+
+    def _values(self):
+        values = []
+        for module_path, name in self._holder_paths:
+            holder = self
+            for part in module_path:
+                holder = holder._modules[part]
+            values.append(getattr(holder, name))
+        return values
+
+    def forward(self, *args, **kwargs):
+        if not self._hosted:
+            self._build_on_first_call(args)
+        if self._uk_layer._call_has_training or "training" in kwargs:
+            kwargs.setdefault("training", self.training)
+        values = self._values()
+        outputs, updates = hosting.run_hosted(self._uk_layer, self._hosted, values, BACKEND, args, kwargs)
+        if updates:
+            with torch.no_grad():
+                for i, new in updates:
+                    values[i].copy_(new)
+        return outputs
+
+    def _build_on_first_call(self, args):
+        shape = tuple(args[0].shape)
+        hosting.ensure_built(self._uk_layer, BACKEND, (None,) + shape[1:])
+        self._materialize()
+        device = args[0].device if isinstance(args[0], torch.Tensor) else None
+        if device is not None and device.type != "cpu":
+            self.to(device)
+
+    def get_weights(self):
+        """Current weights as NumPy arrays in the layer's `get_weights()` order."""
+        by_variable = {h.variable: v for h, v in zip(self._hosted, self._values())}
+        return [by_variable[v].detach().cpu().numpy() for v in self._uk_layer.weights]
+
+    def extra_repr(self):
+        return f"{type(self._uk_layer).__name__} '{self._uk_layer.name}'"
+
+
+def to_torch(layer, input_shape=None):
+    """Materialize `layer` (a unikeras Layer or Model) as a `torch.nn.Module`.
+
+    An unbuilt layer is built from `input_shape` (batch dim included, e.g. `(None, 784)`),
+    or else on its first forward call (create torch optimizers after that call).
+    When the layer's weights already live in torch, the module shares them.
+    """
+    return TorchLayer(layer, input_shape)

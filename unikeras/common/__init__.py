@@ -1,0 +1,1 @@
+"""Backend-agnostic source of truth: ops, layers, models, training. Imports no framework."""

@@ -1,0 +1,308 @@
+"""Layer: the base of every layer and model. Plain Python, no framework code.
+
+`build()` declares weights with `add_weight`; `call()` computes with `unikeras.ops`.
+The first call builds the layer (on the backend of its inputs); calls on KerasTensors
+infer shapes and record graph nodes; `stateless_call` runs the layer on supplied values,
+which is how adapters and compiled steps drive it.
+"""
+import inspect
+
+from unikeras.common import dtypes, initializers, naming, tree
+from unikeras.common.ops import dispatch
+from unikeras.common.seed_generator import SeedGenerator
+from unikeras.common.symbolic import KerasTensor, Node
+from unikeras.common.variables import StatelessScope, Variable
+
+_training_stack = []  # `training` values passed explicitly by enclosing calls
+
+
+def current_training():
+    return _training_stack[-1] if _training_stack else None
+
+
+def _shape_of(x):
+    if isinstance(x, (list, tuple)):
+        return [_shape_of(i) for i in x]
+    return tuple(None if d is None else int(d) for d in x.shape)
+
+
+class Layer:
+    """Base class of layers; see module docstring."""
+
+    def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True,
+                 name=None, **kwargs):
+        input_shape = kwargs.pop("input_shape", None)
+        input_dim = kwargs.pop("input_dim", None)
+        batch_size = kwargs.pop("batch_size", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword arguments {sorted(kwargs)}.")
+        object.__setattr__(self, "_layers", [])
+        object.__setattr__(self, "_own_variables", [])
+        object.__setattr__(self, "_seed_generators", [])
+        self.name = name or naming.uniquify(naming.to_snake_case(type(self).__name__))
+        self.trainable = trainable
+        self.dtype_name = dtypes.standardize_dtype(dtype.get("config", {}).get("name")
+                                                   if isinstance(dtype, dict) else dtype)
+        self.autocast = autocast
+        self.activity_regularizer = activity_regularizer
+        self.built = False
+        self.input_spec = None
+        self.supports_masking = False
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        self._input_shape_arg = None if input_shape is None else (batch_size,) + tuple(input_shape)
+        params = inspect.signature(self.call).parameters
+        self._call_has_training = "training" in params
+        self._call_arg_names = [p for p in params if p not in ("training", "mask")]
+
+    # --- attribute tracking -------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if isinstance(value, Layer) and name != "_outer":
+            if value is not self and value not in self._layers:
+                self._layers.append(value)
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+            for v in value:
+                if v not in self._layers:
+                    self._layers.append(v)
+        elif isinstance(value, SeedGenerator) and value not in self._seed_generators:
+            self._seed_generators.append(value)
+        object.__setattr__(self, name, value)
+
+    def _set_untracked(self, **attributes):
+        """Set attributes that hold layers without making them sublayers."""
+        for name, value in attributes.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def dtype(self):
+        return self.dtype_name
+
+    @property
+    def variable_dtype(self):
+        return self.dtype_name
+
+    @property
+    def compute_dtype(self):
+        return self.dtype_name
+
+    # --- weights --------------------------------------------------------------------------------
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True,
+                   regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None):
+        """Create a Variable owned by this layer (initialized on the current backend)."""
+        dtype = dtypes.standardize_dtype(dtype or self.dtype_name)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtypes.is_float(dtype) else "zeros"
+        variable = Variable(initializers.get(initializer), shape=tuple(shape or ()), dtype=dtype,
+                            trainable=trainable, autocast=autocast, aggregation=aggregation,
+                            name=name or f"variable_{len(self._own_variables)}")
+        variable.path = f"{self.name}/{variable.name}"
+        variable.regularizer = regularizer
+        variable.constraint = constraint
+        self._own_variables.append(variable)
+        return variable
+
+    def _flat_layers(self):
+        """This layer's sublayers, recursively, each once, in tracking order."""
+        seen, out = set(), []
+
+        def visit(layer):
+            for sub in layer._layers:
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    out.append(sub)
+                    visit(sub)
+        visit(self)
+        return out
+
+    @staticmethod
+    def _unique(variables):
+        seen, out = set(), []
+        for v in variables:
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        return out
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        own = [v for v in self._own_variables if v.trainable]
+        return self._unique(own + [v for layer in self._layers for v in layer.trainable_weights])
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        own = [v for v in self._own_variables if not v.trainable]
+        return self._unique(own + [v for layer in self._layers for v in layer.non_trainable_weights])
+
+    @property
+    def weights(self):
+        """Own weights (trainable first), then each sublayer's, as Keras orders them."""
+        own = [v for v in self._own_variables if v.trainable]
+        own += [v for v in self._own_variables if not v.trainable]
+        return self._unique(own + [v for layer in self._layers for v in layer.weights])
+
+    @property
+    def seed_variables(self):
+        own = [g.state for g in self._seed_generators]
+        return self._unique(own + [v for layer in self._layers for v in layer.seed_variables])
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        """Non-trainable weights plus seed-generator states."""
+        return self.non_trainable_weights + self.seed_variables
+
+    @property
+    def variables(self):
+        return self.weights + self.seed_variables
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def get_weights(self):
+        """Weights as NumPy arrays, in `weights` order."""
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        """Assign NumPy arrays (in `weights` order); shapes must match exactly."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"Layer '{self.name}': set_weights got {len(weights)} arrays, "
+                             f"expected {len(own)} ({[v.path for v in own]}).")
+        for v, w in zip(own, weights):
+            if tuple(w.shape) != v.shape:
+                raise ValueError(f"Layer '{self.name}': weight {v.path} has shape {v.shape}, "
+                                 f"got an array of shape {tuple(w.shape)}.")
+        for v, w in zip(own, weights):
+            v.assign(dispatch.get_table(v.backend).convert_to_tensor(w, dtype=v.dtype))
+
+    def count_params(self):
+        """Number of scalars in all weights (the layer must be built)."""
+        if not self.built:
+            raise ValueError(f"Layer '{self.name}' is not built yet: call it or build() it first.")
+        total = 0
+        for v in self.weights:
+            n = 1
+            for d in v.shape:
+                n *= d
+            total += n
+        return total
+
+    # --- building -------------------------------------------------------------------------------
+    def build(self, input_shape=None):
+        """Create weights for inputs of `input_shape`; the default creates none."""
+        self.built = True
+
+    def build_from_shape(self, input_shape):
+        """Build if needed, on the current backend, and mark built."""
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
+
+    def _maybe_build(self, args, kwargs):
+        if self.built:
+            return
+        first = args[0] if args else next(iter(kwargs.values()))
+        shape = _shape_of(first)
+        if self.input_spec is not None and not isinstance(shape, list):
+            self.input_spec.check(self.name, shape)
+        backend = dispatch.resolve_backend((first,), None)
+        if backend == dispatch.SYMBOLIC:
+            backend = dispatch.current_backend()
+        with dispatch.backend_scope(backend):
+            self.build(shape)
+            for v in self.variables:
+                if v._value is None:
+                    v._allocate()
+        self.built = True
+
+    # --- calling --------------------------------------------------------------------------------
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
+
+    def __call__(self, *args, **kwargs):
+        if not self.built:
+            self._maybe_build(args, kwargs)
+        training = kwargs.get("training")
+        if self._call_has_training:
+            if training is None:
+                kwargs["training"] = current_training()
+        elif "training" in kwargs:
+            del kwargs["training"]
+        if _has_keras_tensor(args, kwargs):
+            return self._symbolic_call(args, kwargs)
+        if training is None:
+            return self.call(*args, **kwargs)
+        _training_stack.append(training)
+        try:
+            return self.call(*args, **kwargs)
+        finally:
+            _training_stack.pop()
+
+    def _symbolic_call(self, args, kwargs):
+        first = args[0] if args else None
+        if self.input_spec is not None and isinstance(first, KerasTensor):
+            self.input_spec.check(self.name, first.shape)
+        try:
+            outputs = self.compute_output_spec(*args, **kwargs)
+        except ValueError as e:
+            shapes = [t.shape for t in tree.flatten((args, kwargs)) if isinstance(t, KerasTensor)]
+            shapes = shapes[0] if len(shapes) == 1 else shapes
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) cannot be called on "
+                             f"input of shape {shapes}: {e}") from None
+        outputs = tree.map_structure(lambda t: KerasTensor(t.shape, t.dtype, t.sparse), outputs)
+        Node(self, args, kwargs, outputs)
+        return outputs
+
+    def compute_output_spec(self, *args, **kwargs):
+        """Output KerasTensor(s) for KerasTensor inputs; default: trace `call` symbolically."""
+        return self.call(*args, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        spec = self.compute_output_spec(KerasTensor(input_shape, self.compute_dtype))
+        return tree.map_structure(lambda t: t.shape, spec)
+
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args,
+                       return_losses=False, **kwargs):
+        """Run the layer on the given variable values; returns (outputs, new non-trainable
+        values). Nothing stored is read or changed."""
+        trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
+        mapping = dict(zip(trainable, trainable_variables))
+        mapping.update(zip(non_trainable, non_trainable_variables))
+        with StatelessScope(mapping) as scope:
+            outputs = self(*args, **kwargs)
+        return outputs, [scope.values[v] for v in non_trainable]
+
+    # --- config ---------------------------------------------------------------------------------
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype_name}
+        if self._input_shape_arg is not None:
+            config["batch_input_shape"] = self._input_shape_arg
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        batch_input_shape = config.pop("batch_input_shape", None)
+        if batch_input_shape is not None:
+            config["input_shape"] = tuple(batch_input_shape[1:])
+            config["batch_size"] = batch_input_shape[0]
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _has_keras_tensor(args, kwargs):
+    for a in args:
+        if isinstance(a, KerasTensor) or (isinstance(a, (list, tuple)) and any(isinstance(i, KerasTensor) for i in a)):
+            return True
+    return any(isinstance(a, KerasTensor) for a in kwargs.values()) if kwargs else False

@@ -1,0 +1,65 @@
+"""Model: a Layer with training (compile/fit/evaluate/predict), weights files, summary.
+
+`Model(inputs, outputs)` builds a functional model; subclassing Model and defining
+`call` gives a subclassed model.
+"""
+from unikeras.common.layers.layer import Layer
+from unikeras.common.trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """Base of Functional, Sequential and user-subclassed models."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
+            from unikeras.common.models.functional import Functional
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        trainable = kwargs.pop("trainable", True)
+        name = kwargs.pop("name", None)
+        dtype = kwargs.pop("dtype", None)
+        Layer.__init__(self, name=name, trainable=trainable, dtype=dtype, **kwargs)
+        Trainer.__init__(self)
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index in `layers`."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer: pass exactly one of `name` or `index`.")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} out of range for {len(layers)} layers.")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named {name!r} in model '{self.name}'; layers: "
+                         f"{[layer.name for layer in layers]}.")
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print a table of layers, output shapes and parameter counts."""
+        from unikeras.common.models.summary import format_summary
+        (print_fn or print)(format_summary(self, line_length or 80))
+
+    def save_weights(self, filepath, overwrite=True):
+        """Write all weights to a `.safetensors` file (atomically), keyed by layer path."""
+        from unikeras.common.saving.weights import save_weights
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load a `.safetensors` weights file written from any backend."""
+        from unikeras.common.saving.weights import load_weights
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("dtype", None)
+        return config
+
+    def to_json(self, **kwargs):
+        import json
+        from unikeras.common.saving.serialization import serialize_keras_object
+        return json.dumps(serialize_keras_object(self), **kwargs)

@@ -1,0 +1,1 @@
+"""Op definitions (signature, docstring, symbolic rule) and dispatch."""

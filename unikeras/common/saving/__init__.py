@@ -1,0 +1,1 @@
+"""Configs, the class registry and weights files."""

@@ -1,0 +1,2 @@
+"""`unikeras.metrics`."""
+from unikeras.common.metrics import *  # noqa: F401,F403

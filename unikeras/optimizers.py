@@ -1,0 +1,2 @@
+"""`unikeras.optimizers`."""
+from unikeras.common.optimizers import *  # noqa: F401,F403
