@@ -14,7 +14,7 @@ import unikeras as uk  # noqa: E402
 from unikeras.adapters.torch_nn import to_torch  # noqa: E402
 
 
-def _regression_data(n=256, d=5):
+def _regression_data(n=128, d=5):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(n, d, generator=g)
     w = torch.randn(d, 1, generator=g)
@@ -37,7 +37,7 @@ def _net(seed=0):
 def test_dense_inside_nn_sequential_trains_with_adam():
     net = _net()
     x, y = _regression_data()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-2)
     uk_module = net[1]
     kernel_before = uk_module.kernel.detach().clone()
 
@@ -49,7 +49,7 @@ def test_dense_inside_nn_sequential_trains_with_adam():
     loss_fn = nn.MSELoss()
     with torch.no_grad():
         first = loss_fn(net(x), y).item()
-    for _ in range(200):
+    for _ in range(60):
         opt.zero_grad()
         loss = loss_fn(net(x), y)
         loss.backward()
@@ -57,7 +57,7 @@ def test_dense_inside_nn_sequential_trains_with_adam():
     with torch.no_grad():
         last = loss_fn(net(x), y).item()
     assert np.isfinite(last)
-    assert last < first / 5, (first, last)
+    assert last < first / 10, (first, last)
     # The unikeras kernel received gradients and moved.
     assert uk_module.kernel.grad is not None
     assert not torch.allclose(uk_module.kernel.detach(), kernel_before)
@@ -122,14 +122,19 @@ def test_functional_call_zero_kernel_gives_bias_only():
     module = _dense_model()
     assert sorted(dict(module.named_parameters())) == ["dense.bias", "dense.kernel"]
     x = torch.randn(6, 4)
-    bias = torch.tensor([1.0, -2.0, 3.0])
-    out = torch.func.functional_call(
-        module, {"dense.kernel": torch.zeros(4, 3), "dense.bias": bias}, (x,))
-    torch.testing.assert_close(out, bias.expand(6, 3))
+    kernel = torch.zeros(4, 3, requires_grad=True)
+    bias = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    out = torch.func.functional_call(module, {"dense.kernel": kernel, "dense.bias": bias}, (x,))
+    torch.testing.assert_close(out.detach(), bias.detach().expand(6, 3))
+    # d/dK sum(out * w) = x^T w and d/db = sum_rows(w): the swapped tensors are in the graph.
+    w = torch.randn(6, 3)
+    gk, gb = torch.autograd.grad((out * w).sum(), (kernel, bias))
+    torch.testing.assert_close(gk, x.T @ w)
+    torch.testing.assert_close(gb, w.sum(0))
     # The module's own parameters are untouched and used again afterwards.
-    kernel = module.dense.kernel.detach()
-    assert kernel.abs().sum() > 0
-    torch.testing.assert_close(module(x), x @ kernel + module.dense.bias.detach())
+    own = module.dense.kernel.detach()
+    assert own.abs().sum() > 0
+    torch.testing.assert_close(module(x), x @ own + module.dense.bias.detach())
 
 
 def test_functional_call_gradients_flow_to_swapped_tensors():
@@ -286,3 +291,26 @@ def test_lazy_layer_inside_nn_sequential():
     y = net(x)
     assert tuple(y.shape) == (5, 2)
     assert tuple(net.state_dict()["1.kernel"].shape) == (7, 2)
+
+
+def test_deepcopy_gives_an_independent_module():
+    """`copy.deepcopy` (EMA / target networks) copies parameters; the copy trains alone."""
+    import copy
+    module = _dense_model()
+    x = torch.randn(4, 4)
+    clone = copy.deepcopy(module)
+    torch.testing.assert_close(clone(x), module(x))
+    assert clone.dense.kernel.data_ptr() != module.dense.kernel.data_ptr()
+    opt = torch.optim.SGD(clone.parameters(), lr=0.5)
+    clone(x).sum().backward()
+    opt.step()
+    assert not torch.allclose(clone(x), module(x))
+    torch.testing.assert_close(module(x), x @ module.dense.kernel + module.dense.bias)
+
+
+def test_weightless_layer_needs_no_input_shape():
+    """Like Keras (and nn.Dropout), a Dropout is ready at construction: its seed state is
+    a registered buffer before any call, so `.to()` / `named_buffers()` see it."""
+    module = to_torch(uk.layers.Dropout(0.5, seed=3))
+    assert [name for name, _ in module.named_buffers()] == ["seed_generator_state"]
+    assert list(module.state_dict()) == []

@@ -412,3 +412,17 @@ def test_under_tf_function():
         eager = ops.convert_to_numpy(loss(to_backend(yt, "tensorflow"), to_backend(yp, "tensorflow")))
         graph = tf.function(lambda a, b: loss(a, b))(tf.constant(yt), tf.constant(yp))
         _close(graph.numpy(), eager)
+
+        # Unknown batch size at trace time: reductions and counts go dynamic.
+        sparse = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+        m = metrics.Mean()
+
+        def step(state, labels, logits, sw):
+            value = sparse(labels, logits, sample_weight=sw)
+            return value, m.stateless_update_state(state, logits)
+
+        spec = [[tf.TensorSpec([]), tf.TensorSpec([])], tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([None, 3]), tf.TensorSpec([None])]
+        value, state = tf.function(step, input_signature=spec)([0.0, 0.0], L4_IGN, yp, _w(4) * 0 + 1)
+        _close(value.numpy(), ops.convert_to_numpy(sparse(L4_IGN, to_backend(yp, "tensorflow"))))
+        _close([s.numpy() for s in state], [yp.mean(-1).sum(), 4.0])

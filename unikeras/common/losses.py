@@ -27,6 +27,12 @@ def _static_shape(x):
     return tuple(None if d is None else int(d) for d in x.shape)
 
 
+def _compatible(shape1, shape2):
+    """Same rank, and equal wherever both dimensions are known."""
+    return len(shape1) == len(shape2) and all(
+        a is None or b is None or a == b for a, b in zip(shape1, shape2))
+
+
 def to_tensor(x, dtype=None, like=None):
     """`x` as a tensor; NumPy data goes to the backend of `like` (else the current one),
     so that a NumPy `y_true` meets a torch `y_pred` on torch."""
@@ -89,7 +95,8 @@ def apply_mask(sample_weight, mask, dtype, reduction):
         float_mask = ops.cast(mask, dtype)
     if sample_weight is None:
         return float_mask
-    float_mask, sample_weight = squeeze_or_expand_to_same_rank(float_mask, ops.cast(sample_weight, dtype))
+    float_mask, sample_weight = squeeze_or_expand_to_same_rank(
+        float_mask, ops.cast(sample_weight, dtype))
     return sample_weight * float_mask
 
 
@@ -148,7 +155,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     if isinstance(axis, bool) or not isinstance(axis, int):
         raise ValueError(f"categorical_crossentropy: `axis` must be an int, got {axis!r}.")
     y_true, y_pred = _pair(y_true, y_pred)
-    if _static_shape(y_true) != _static_shape(y_pred):
+    if not _compatible(_static_shape(y_true), _static_shape(y_pred)):
         raise ValueError("categorical_crossentropy: y_true and y_pred must have the same shape, "
                          f"got {_static_shape(y_true)} and {_static_shape(y_pred)}.")
     if y_pred.shape[axis] == 1:
@@ -172,11 +179,9 @@ def _sparse_cce(y_true, y_pred, from_logits, ignore_class, axis):
         raise ValueError("sparse_categorical_crossentropy: y_pred must have rank >= 1.")
     class_axis = axis % rank
     expected = tuple(d for i, d in enumerate(_static_shape(y_pred)) if i != class_axis)
-    got = _static_shape(y_true)
-    if len(got) != len(expected) or any(a is not None and b is not None and a != b
-                                        for a, b in zip(got, expected)):
+    if not _compatible(_static_shape(y_true), expected):
         raise ValueError("sparse_categorical_crossentropy: y_true must have the shape of y_pred "
-                         f"without its class axis; got y_true {got} and y_pred "
+                         f"without its class axis; got y_true {_static_shape(y_true)} and y_pred "
                          f"{_static_shape(y_pred)}.")
     mask = None
     labels = ops.cast(y_true, "int32")
@@ -321,7 +326,10 @@ def serialize_function(fn):
     name = getattr(fn, "__name__", None)
     if name is None:
         raise ValueError(f"Cannot serialize {fn!r}: not a named function.")
-    return {"module": getattr(fn, "__module__", None), "class_name": "function",
+    module = getattr(fn, "__module__", None) or ""
+    module = {"unikeras.common.losses": "keras.losses",
+              "unikeras.common.metrics": "keras.metrics"}.get(module, module)
+    return {"module": module, "class_name": "function",
             "config": name, "registered_name": name}
 
 

@@ -206,7 +206,7 @@ class MeanMetricWrapper(Mean):
     def from_config(cls, config):
         config = dict(config)
         if "fn" in config:
-            config["fn"] = losses_module.deserialize_function(config["fn"], ALL_OBJECTS_DICT)
+            config["fn"] = losses_module.deserialize_function(config["fn"], _FUNCTION_DICT)
         return cls(**config)
 
 

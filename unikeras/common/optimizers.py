@@ -9,6 +9,8 @@ import inspect
 import re
 import warnings
 
+import numpy as np
+
 from unikeras import config
 from unikeras import ops
 from unikeras.common import dtypes, initializers, naming
@@ -47,8 +49,8 @@ class Optimizer:
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set; "
-                             f"got clipnorm={clipnorm}, clipvalue={clipvalue}, "
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be "
+                             f"set; got clipnorm={clipnorm}, clipvalue={clipvalue}, "
                              f"global_clipnorm={global_clipnorm}.")
         if gradient_accumulation_steps and not gradient_accumulation_steps >= 2:
             raise ValueError("`gradient_accumulation_steps` must be an integer >= 2, got "
@@ -139,7 +141,8 @@ class Optimizer:
         variables = list(variables)
         self._move_to_current_backend()
         if self.use_ema:
-            self._model_variables_moving_average = self.add_optimizer_variables(variables, "average")
+            self._model_variables_moving_average = self.add_optimizer_variables(
+                variables, "average")
         if self.gradient_accumulation_steps:
             self._accumulated_gradients = [
                 self.add_variable_from_reference(v, "gradient_accumulator") for v in variables]
@@ -178,7 +181,11 @@ class Optimizer:
                 self._variables.remove(self._learning_rate)
             self._learning_rate = value
         elif isinstance(self._learning_rate, Variable):
-            self._learning_rate.assign(ops.cast(value, self._learning_rate.dtype))
+            lr = self._learning_rate
+            if isinstance(value, (int, float, np.ndarray, np.generic)):
+                lr.assign(np.asarray(value, lr.dtype))   # storage of any backend takes NumPy
+            else:
+                lr.assign(ops.cast(value, lr.dtype))
         else:
             raise TypeError("This optimizer was created with a learning-rate schedule, so its "
                             "learning rate cannot be set to a number.")
@@ -237,7 +244,8 @@ class Optimizer:
         if self.gradient_accumulation_steps:
             steps = self.gradient_accumulation_steps
             is_update = self._is_every(self._iterations.value + 1, steps)
-            accs = [self._accumulated_gradients[self._get_variable_index(v)] for v in trainable_variables]
+            accs = [self._accumulated_gradients[self._get_variable_index(v)]
+                    for v in trainable_variables]
             summed = [ops.add(g, ops.cast(a.value, dtypes.standardize_dtype(g.dtype)))
                       for g, a in zip(grads, accs)]
 
@@ -302,7 +310,8 @@ class Optimizer:
                 kept_v.append(v)
             elif self.gradient_accumulation_steps:
                 acc = self._accumulated_gradients[self._get_variable_index(v)]
-                is_update = self._is_every(self._iterations.value + 1, self.gradient_accumulation_steps)
+                is_update = self._is_every(self._iterations.value + 1,
+                                           self.gradient_accumulation_steps)
                 biggest = ops.maximum(g, acc.value)
                 v.assign(ops.where(is_update, biggest, v.value))
                 acc.assign(ops.where(is_update, ops.zeros_like(biggest), biggest))
@@ -323,7 +332,8 @@ class Optimizer:
         l2sum = ops.sum(ops.square(values), keepdims=True)
         positive = ops.greater(l2sum, 0)
         # Double `where` keeps the gradient of sqrt finite at 0.
-        l2norm = ops.where(positive, ops.sqrt(ops.where(positive, l2sum, ops.ones_like(l2sum))), l2sum)
+        safe = ops.where(positive, l2sum, ops.ones_like(l2sum))
+        l2norm = ops.where(positive, ops.sqrt(safe), l2sum)
         return ops.multiply(values, self.clipnorm) / ops.maximum(l2norm, self.clipnorm)
 
     # --- weight decay and moving averages -------------------------------------------------------
@@ -351,10 +361,10 @@ class Optimizer:
                 v.assign(v.value - v.value * wd * lr)
 
     def _update_moving_averages(self, variables):
-        not_first = ops.cast(ops.not_equal(self.iterations, 0), "float32")
+        not_first = ops.not_equal(self.iterations, 0)   # the first step copies the variable
         for v, average in zip(variables, self._model_variables_moving_average):
             if average is not None:
-                momentum = ops.cast(not_first * self.ema_momentum, v.dtype)
+                momentum = ops.cast(not_first, v.dtype) * self.ema_momentum
                 average.assign(momentum * average.value + (1 - momentum) * v.value)
 
     def _overwrite_with_averages(self, variables):
@@ -497,7 +507,8 @@ class SGD(Optimizer):
         if self.built:
             return
         super().build(variables)
-        self.momentums = self.add_optimizer_variables(variables, "momentum") if self.momentum else []
+        self.momentums = (self.add_optimizer_variables(variables, "momentum")
+                          if self.momentum else [])
 
     def update_step(self, gradient, variable, learning_rate):
         lr = ops.cast(learning_rate, variable.dtype)
@@ -592,7 +603,8 @@ class RMSprop(Optimizer):
             return
         super().build(var_list)
         self._velocities = self.add_optimizer_variables(var_list, "velocity")
-        self._momentums = self.add_optimizer_variables(var_list, "momentum") if self.momentum > 0 else []
+        self._momentums = (self.add_optimizer_variables(var_list, "momentum")
+                           if self.momentum > 0 else [])
         self._average_gradients = (self.add_optimizer_variables(var_list, "average_gradient")
                                    if self.centered else [])
 

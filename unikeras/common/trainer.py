@@ -30,8 +30,11 @@ class Trainer:
                 jit_compile="auto", auto_scale_loss=True):
         """Choose the optimizer, loss and metrics used by fit/evaluate."""
         from unikeras.common import losses, optimizers
+        loss_fn = losses.get(loss)
+        if loss_fn is not None and not isinstance(loss_fn, losses.Loss):
+            loss_fn = losses.LossFunctionWrapper(loss_fn, name=getattr(loss_fn, "__name__", None))
         self._set_untracked(
-            optimizer=optimizers.get(optimizer), loss=loss, _loss_fn=losses.get(loss),
+            optimizer=optimizers.get(optimizer), loss=loss, _loss_fn=loss_fn,
             _metric_specs=list(metrics or []), _loss_tracker=None, _compile_metrics=[],
             run_eagerly=run_eagerly, jit_compile=jit_compile, compiled=True, _compiled_steps={})
 

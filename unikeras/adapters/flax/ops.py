@@ -72,8 +72,20 @@ def _kind(x):
     return np.asarray(x).dtype if dt is None else dt
 
 
+_NAMES = {}
+
+
+def _dtype_name(dt):
+    """Canonical dtype name of a NumPy/jax dtype (cached: `np.dtype.name` is slow)."""
+    try:
+        return _NAMES[dt]
+    except KeyError:
+        out = _NAMES[dt] = dtypes.standardize_dtype(dt)
+        return out
+
+
 def _lattice(kind):
-    return _WEAK_EXAMPLE[kind] if kind in _WEAK_EXAMPLE else dtypes.standardize_dtype(kind)
+    return _WEAK_EXAMPLE[kind] if kind in _WEAK_EXAMPLE else _dtype_name(kind)
 
 
 def _result_jdtype(x1, x2):
@@ -118,10 +130,6 @@ def _float(x):
     return x if x.dtype in _FLOATS else _convert(x, _jdtype(_floatx()))
 
 
-def _axis(axis):
-    return tuple(axis) if isinstance(axis, list) else axis
-
-
 def _binary(fn):
     name = fn.__name__
     fn = _jit(fn)
@@ -149,60 +157,71 @@ less_equal = _binary(jnp.less_equal)
 _add = add
 
 
+def _static_jit(fn, *static):
+    return jax.jit(fn, static_argnames=static, inline=True)
+
+
+_true_divide = _jit(jnp.true_divide)
+
+
 def divide(x1, x2):
     a, b, jd = _promote_with_dtype(x1, x2)
-    out = jnp.true_divide(a, b)
+    out = _true_divide(a, b)
     if jd not in _FLOATS:
         jd = _jdtype(_floatx())
     return out if out.dtype == jd else _convert(out, jd)
 
 
 def power(x1, x2):
+    # Not behind jit: jnp.power turns a Python int exponent into an exact integer_pow.
     a, b, jd = _promote_with_dtype(x1, x2)
     if jd == _BOOL:  # NumPy (the reference) computes bool ** bool in int8
         a, b = _as(a, _INT8), _as(b, _INT8)
     return jnp.power(a, b)
 
 
-def negative(x):
-    return jnp.negative(_j(x))
+def _unary(fn, to_float=False):
+    name = fn.__name__
+    fn = _jit(fn)
+    if to_float:
+        def apply(x):
+            if type(x) is not _ARRAY or x.dtype not in _FLOATS:
+                x = _float(x)
+            return fn(x)
+    else:
+        def apply(x):
+            return fn(x if type(x) is _ARRAY else _j(x))
+    apply.__name__ = apply.__qualname__ = name
+    return apply
 
 
-def absolute(x):
-    return jnp.absolute(_j(x))
-
-
-def sign(x):
-    return jnp.sign(_j(x))
+negative = _unary(jnp.negative)
+absolute = _unary(jnp.absolute)
+sign = _unary(jnp.sign)
+sqrt = _unary(jnp.sqrt, True)
+exp = _unary(jnp.exp, True)
+log = _unary(jnp.log, True)
+tanh = _unary(jnp.tanh, True)
+_square = _jit(jnp.square)
 
 
 def square(x):
     x = _j(x)
-    return jnp.square(_convert(x, _INT8) if x.dtype == _BOOL else x)  # int8, as NumPy
+    return _square(_convert(x, _INT8) if x.dtype == _BOOL else x)  # int8, as NumPy
 
 
-def sqrt(x):
-    return jnp.sqrt(_float(x))
-
-
-def exp(x):
-    return jnp.exp(_float(x))
-
-
-def log(x):
-    return jnp.log(_float(x))
-
-
-def tanh(x):
-    return jnp.tanh(_float(x))
+_clip = _jit(jnp.clip)
 
 
 def clip(x, x_min, x_max):
     x = _j(x)
     if x.dtype == _BOOL:
         x = _convert(x, _INT32)
-    out = jnp.clip(x, x_min, x_max)
+    out = _clip(x, x_min, x_max)
     return out if out.dtype == x.dtype else _convert(out, x.dtype)
+
+
+_where = _jit(jnp.where)
 
 
 def where(condition, x1=None, x2=None):
@@ -210,70 +229,153 @@ def where(condition, x1=None, x2=None):
         raise ValueError("where: the one-argument form (indices of non-zeros) is not supported; "
                          "pass x1 and x2.")
     a, b = _promote(x1, x2)
-    return jnp.where(condition, a, b)
+    return _where(condition, a, b)
 
 
 # --- reductions ----------------------------------------------------------------------------
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+_sum = _static_jit(lambda x, axis, keepdims, dtype: jnp.sum(x, axis, dtype, keepdims=keepdims),
+                   "axis", "keepdims", "dtype")
+_mean = _static_jit(lambda x, axis, keepdims, dtype: jnp.mean(x, axis, dtype, keepdims=keepdims),
+                    "axis", "keepdims", "dtype")
+_max = _static_jit(lambda x, axis, keepdims: jnp.max(x, axis, keepdims=keepdims), "axis", "keepdims")
+_min = _static_jit(lambda x, axis, keepdims: jnp.min(x, axis, keepdims=keepdims), "axis", "keepdims")
+_argmax = _static_jit(
+    lambda x, axis, keepdims: jnp.argmax(x, axis, keepdims=keepdims).astype(_INT32),
+    "axis", "keepdims")
+
+
 def sum(x, axis=None, keepdims=False):
     x = _j(x)
-    dtype = _INT32 if x.dtype == _BOOL else x.dtype
-    return jnp.sum(x, axis=_axis(axis), keepdims=keepdims, dtype=dtype)
+    return _sum(x, axis=_axis(axis), keepdims=keepdims,
+                dtype=_INT32 if x.dtype == _BOOL else x.dtype)
 
 
 def mean(x, axis=None, keepdims=False):
     x = _float(x)
-    return jnp.mean(x, axis=_axis(axis), keepdims=keepdims, dtype=x.dtype)
+    return _mean(x, axis=_axis(axis), keepdims=keepdims, dtype=x.dtype)
 
 
 def max(x, axis=None, keepdims=False, initial=None):
+    if initial is None:
+        return _max(_j(x), axis=_axis(axis), keepdims=keepdims)
     return jnp.max(_j(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
 
 def min(x, axis=None, keepdims=False, initial=None):
+    if initial is None:
+        return _min(_j(x), axis=_axis(axis), keepdims=keepdims)
     return jnp.min(_j(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
 
 def argmax(x, axis=None, keepdims=False):
-    out = jnp.argmax(_j(x), axis=axis, keepdims=keepdims)
-    return out if out.dtype == _INT32 else _convert(out, _INT32)
+    return _argmax(_j(x), axis=axis, keepdims=keepdims)
 
 
 # --- shapes --------------------------------------------------------------------------------
+def _shape_arg(shape):
+    if isinstance(shape, (int, np.integer)):
+        return int(shape)
+    return tuple(int(d) for d in shape)
+
+
+_reshape = _static_jit(lambda x, newshape: jnp.reshape(x, newshape), "newshape")
+_transpose = _static_jit(lambda x, axes: jnp.transpose(x, axes), "axes")
+_expand_dims = _static_jit(lambda x, axis: jnp.expand_dims(x, axis), "axis")
+_squeeze = _static_jit(lambda x, axis: jnp.squeeze(x, axis), "axis")
+_concatenate = _static_jit(lambda xs, axis: jnp.concatenate(xs, axis), "axis")
+
+
 def reshape(x, newshape):
-    return jnp.reshape(_j(x), newshape)
+    return _reshape(_j(x), newshape=_shape_arg(newshape))
 
 
 def transpose(x, axes=None):
-    return jnp.transpose(_j(x), axes)
+    return _transpose(_j(x), axes=None if axes is None else tuple(axes))
 
 
 def expand_dims(x, axis):
-    return jnp.expand_dims(_j(x), _axis(axis))
+    return _expand_dims(_j(x), axis=_axis(axis))
 
 
 def squeeze(x, axis=None):
-    return jnp.squeeze(_j(x), _axis(axis))
+    return _squeeze(_j(x), axis=_axis(axis))
 
 
 def concatenate(xs, axis=0):
-    first = xs[0] if len(xs) else None
-    if type(first) is _ARRAY and builtins.all(
-            type(x) is _ARRAY and x.dtype == first.dtype for x in xs):
-        return jnp.concatenate(xs, axis=axis)
-    ds = [x if isinstance(x, _JAX_ARRAY) or isinstance(x, np.ndarray) else np.asarray(x) for x in xs]
-    jd = _jdtype(dtypes.result_type(*[x.dtype for x in ds]))
-    return jnp.concatenate([_as(x, jd) for x in ds], axis=axis)
+    xs = list(xs)
+    first = xs[0] if xs else None
+    if not (type(first) is _ARRAY and builtins.all(
+            type(x) is _ARRAY and x.dtype == first.dtype for x in xs)):
+        xs = [x if isinstance(x, (_JAX_ARRAY, np.ndarray)) else np.asarray(x) for x in xs]
+        jd = _jdtype(dtypes.result_type(*[_dtype_name(x.dtype) for x in xs]))
+        xs = [_as(x, jd) for x in xs]
+    return _concatenate(xs, axis=axis)
+
+
+_matmul = _jit(jnp.matmul)
 
 
 def matmul(x1, x2):
     if type(x1) is _ARRAY and type(x2) is _ARRAY and x1.dtype == x2.dtype \
             and x1.dtype in _FLOATS:
-        return _jnp_matmul(x1, x2)
+        return _matmul(x1, x2)
     a, b, jd = _promote_with_dtype(x1, x2)
     a, b = _as(a, jd), _as(b, jd)
     if jd in _SMALL_MATMUL:
         a, b = _convert(a, _INT32), _convert(b, _INT32)
-    return _jnp_matmul(a, b)
+    return _matmul(a, b)
+
+
+_DYNAMIC = object()  # placeholder in a static index key for an integer array index
+
+
+def _index_parts(key):
+    """Split an index into a hashable static part and integer-array leaves, or None when
+    it cannot go through the jitted path (bool masks, exotic index objects)."""
+    if type(key) is not tuple:
+        key = (key,)
+    static, arrays = [], []
+    for k in key:
+        t = type(k)
+        if k is None or k is Ellipsis or t is int:
+            static.append(k)
+        elif t is slice:
+            parts = (k.start, k.stop, k.step)
+            if not builtins.all(p is None or type(p) is int for p in parts):
+                return None
+            static.append(("slice",) + parts)
+        elif isinstance(k, np.integer):
+            static.append(int(k))
+        else:
+            if isinstance(k, (list, tuple)):
+                k = np.asarray(k)
+            dt = getattr(k, "dtype", None)
+            if dt is None or not (np.issubdtype(dt, np.integer)
+                                  if isinstance(dt, np.dtype) else False):
+                return None
+            static.append(_DYNAMIC)
+            arrays.append(k)
+    return tuple(static), arrays
+
+
+def _rebuild_index(static, arrays):
+    it = iter(arrays)
+    out = []
+    for k in static:
+        if k is _DYNAMIC:
+            out.append(next(it))
+        elif type(k) is tuple:
+            out.append(slice(*k[1:]))
+        else:
+            out.append(k)
+    return tuple(out)
+
+
+_get_item = _static_jit(lambda x, static, arrays: x[_rebuild_index(static, arrays)], "static")
 
 
 def _index(k):
@@ -285,23 +387,31 @@ def _index(k):
 
 
 def get_item(x, key):
-    return _j(x)[_index(key)]
+    x = _j(x)
+    parts = _index_parts(key)
+    if parts is None:
+        return x[_index(key)]
+    return _get_item(x, parts[0], parts[1])
 
 
 # --- creation ------------------------------------------------------------------------------
+_zeros = _static_jit(lambda shape, dtype: jnp.zeros(shape, dtype), "shape", "dtype")
+_ones = _static_jit(lambda shape, dtype: jnp.ones(shape, dtype), "shape", "dtype")
+
+
 def zeros(shape, dtype=None):
-    return jnp.zeros(shape, _jdtype(dtype))
+    return _zeros(shape=_shape_arg(shape), dtype=_jdtype(dtype))
 
 
 def ones(shape, dtype=None):
-    return jnp.ones(shape, _jdtype(dtype))
+    return _ones(shape=_shape_arg(shape), dtype=_jdtype(dtype))
 
 
 def full(shape, fill_value, dtype=None):
     if dtype is None:
         dt = getattr(fill_value, "dtype", None)
-        dtype = dt if dt is not None else dtypes.result_type(fill_value)
-    return jnp.full(shape, fill_value, _jdtype(dtype))
+        dtype = _dtype_name(dt) if dt is not None else dtypes.result_type(fill_value)
+    return jnp.full(_shape_arg(shape), fill_value, _jdtype(dtype))
 
 
 def zeros_like(x, dtype=None):
@@ -321,50 +431,55 @@ def arange(start, stop=None, step=1, dtype=None):
 
 
 # --- nn ------------------------------------------------------------------------------------
-def relu(x):
-    return jax.nn.relu(_float(x))
-
-
-def sigmoid(x):
-    return jax.nn.sigmoid(_float(x))
+relu = _unary(jax.nn.relu, True)
+sigmoid = _unary(jax.nn.sigmoid, True)
+_softmax = _static_jit(lambda x, axis: jax.nn.softmax(x, axis=axis), "axis")
+_log_softmax = _static_jit(lambda x, axis: jax.nn.log_softmax(x, axis=axis), "axis")
+_one_hot = _static_jit(
+    lambda x, num_classes, axis, dtype: jax.nn.one_hot(x, num_classes, dtype=dtype, axis=axis),
+    "num_classes", "axis", "dtype")
 
 
 def softmax(x, axis=-1):
-    return jax.nn.softmax(_float(x), axis=axis)
+    return _softmax(_float(x), axis=_axis(axis))
 
 
 def log_softmax(x, axis=-1):
-    return jax.nn.log_softmax(_float(x), axis=axis)
+    return _log_softmax(_float(x), axis=_axis(axis))
 
 
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     if sparse:
         raise ValueError("one_hot: sparse=True is not supported.")
     x = _j(x)
-    if not jnp.issubdtype(x.dtype, jnp.integer):
-        x = _convert(x, _INT32)
-    return jax.nn.one_hot(x, int(num_classes), dtype=_jdtype(dtype), axis=axis)
+    if not np.issubdtype(x.dtype, np.integer):
+        x = _convert(x, _INT32)  # truncates floats, as the reference's astype
+    return _one_hot(x, num_classes=int(num_classes), axis=axis, dtype=_jdtype(dtype))
+
+
+_dense = _jit(lambda x, kernel, bias: jnp.add(jnp.matmul(x, kernel), bias))
 
 
 def dense(x, kernel, bias=None):
     """`x @ kernel (+ bias)` with the kernel laid out (in, out)."""
     if type(x) is _ARRAY and type(kernel) is _ARRAY and x.dtype == kernel.dtype \
             and x.dtype in _FLOATS:
-        out = _jnp_matmul(x, kernel)
         if bias is None:
-            return out
-        if type(bias) is _ARRAY and bias.dtype == out.dtype:
-            return _jnp_add(out, bias)
-        return add(out, bias)
+            return _matmul(x, kernel)
+        if type(bias) is _ARRAY and bias.dtype == x.dtype:
+            return _dense(x, kernel, bias)
     out = matmul(x, kernel)
     return out if bias is None else add(out, bias)
 
 
 # --- core ----------------------------------------------------------------------------------
+_cast = _static_jit(lambda x, dtype: _convert(x, dtype), "dtype")
+
+
 def cast(x, dtype):
     jd = _jdtype(dtype)
-    if isinstance(x, _JAX_ARRAY):
-        return x if x.dtype == jd else _convert(x, jd)
+    if type(x) is _ARRAY or isinstance(x, _JAX_ARRAY):
+        return x if x.dtype == jd else _cast(x, dtype=jd)
     return jnp.asarray(np.asarray(x).astype(jd))
 
 
@@ -373,7 +488,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
         raise ValueError("convert_to_tensor: sparse tensors are not supported by the jax backend.")
     if ragged:
         raise ValueError("convert_to_tensor: ragged tensors are not supported by the jax backend.")
-    if isinstance(x, _JAX_ARRAY):
+    if type(x) is _ARRAY or isinstance(x, _JAX_ARRAY):
         if dtype is None:
             return x
         jd = _jdtype(dtype)
@@ -383,21 +498,20 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
             dtype = _floatx()
         elif isinstance(x, int) and not isinstance(x, bool):
             dtype = "int32"
-        elif not isinstance(x, np.ndarray):
+        elif isinstance(x, np.ndarray):
+            return jnp.asarray(x)
+        else:
             try:
                 arr = np.asarray(x)
             except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-                # A (nested) list holding tracers: let jax stack it.
-                return jnp.asarray(x)
+                return jnp.asarray(x)  # a (nested) list holding tracers: let jax stack it
             if arr.dtype == np.float64:
                 dtype = _floatx()
             elif arr.dtype == np.int64 and not isinstance(x, np.generic):
                 dtype = "int32"
-            if dtype is None:
+            else:
                 return jnp.asarray(arr)
             return jnp.asarray(arr.astype(_jdtype(dtype), copy=False))
-        else:
-            return jnp.asarray(x)
     jd = _jdtype(dtype)
     try:
         arr = np.asarray(x, dtype=jd)
@@ -420,62 +534,106 @@ def shape(x):
 
 
 # --- random --------------------------------------------------------------------------------
+# A seed reaches the samplers as (mode, value): "int" a Python int in int32 range, "pair" a
+# (2,) integer tensor from a SeedGenerator, "key" a ready jax PRNG key. The key is derived
+# inside the jitted sampler so that tracers work and eager calls cost one dispatch.
+_INT32_MAX = 2**31 - 1
+
+
 def _under_jit():
-    """True while jax is staging a computation (jit, scan bodies, ...)."""
+    """True while jax is staging a computation (jit, scan/cond bodies, ...)."""
     return isinstance(jnp.zeros(()), _Tracer)
 
 
-def _key(seed, op):
+def _seed_parts(seed, op):
     if seed is None:
         if _under_jit():
             raise ValueError(
-                f"{op}: seed=None cannot be used inside jax.jit (the drawn seed would be frozen "
-                "into the compiled function and repeat on every call). Pass an integer seed "
-                "or a unikeras.random.SeedGenerator whose state is part of the jitted state.")
-        return jax.random.key(draw_seed())
-    if isinstance(seed, int) and not isinstance(seed, bool):
-        return jax.random.key(seed)
-    if not isinstance(seed, _JAX_ARRAY):
+                f"{op}: seed=None cannot be used inside jax.jit (a seed drawn while tracing "
+                "would be frozen into the compiled function and repeat on every call). Pass "
+                "an integer seed or a unikeras.random.SeedGenerator (its state is then part "
+                "of the jitted state).")
+        return "int", draw_seed()
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        seed = int(seed)
+        if -_INT32_MAX - 1 <= seed <= _INT32_MAX:
+            return "int", seed
+        return "key", jax.random.key(seed)
+    if not (type(seed) is _ARRAY or isinstance(seed, _JAX_ARRAY)):
         seed = jnp.asarray(np.asarray(seed))
     if jax.dtypes.issubdtype(seed.dtype, jax.dtypes.prng_key):
         if seed.ndim:
-            raise ValueError(f"{op}: expected a single PRNG key, got a key array of shape {seed.shape}.")
-        return seed
-    if not jnp.issubdtype(seed.dtype, jnp.integer):
-        raise ValueError(f"{op}: seed must be None, an int, or an integer seed tensor; got "
-                         f"dtype {seed.dtype}.")
+            raise ValueError(f"{op}: expected a single PRNG key, got a key array of shape "
+                             f"{seed.shape}.")
+        return "key", seed
+    if not np.issubdtype(seed.dtype, np.integer):
+        raise ValueError(f"{op}: seed must be None, an int, a SeedGenerator or an integer "
+                         f"seed tensor; got a tensor of dtype {seed.dtype}.")
     if seed.shape == ():
-        return jax.random.key(seed)
+        return "int", seed
     if seed.shape == (2,):
-        return jax.random.fold_in(jax.random.key(seed[0]), seed[1])
+        return "pair", seed
     raise ValueError(f"{op}: a seed tensor must have shape () or (2,), got {seed.shape}.")
 
 
-def _shape(shape):
-    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+def _make_key(mode, seed):
+    if mode == "int":
+        return jax.random.key(seed)
+    if mode == "pair":
+        return jax.random.fold_in(jax.random.key(seed[0]), seed[1])
+    return seed
+
+
+def _sample_normal(seed, mean, stddev, mode, shape, dtype, sample_dtype):
+    out = jax.random.normal(_make_key(mode, seed), shape, sample_dtype) * stddev + mean
+    return out if out.dtype == dtype else _convert(out, dtype)
+
+
+def _sample_uniform(seed, minval, maxval, mode, shape, dtype, sample_dtype):
+    out = jax.random.uniform(_make_key(mode, seed), shape, sample_dtype, minval, maxval)
+    return out if out.dtype == dtype else _convert(out, dtype)
+
+
+def _sample_dropout(seed, x, rate, mode, noise_shape):
+    keep = jax.random.uniform(_make_key(mode, seed), noise_shape, x.dtype) >= rate
+    out = jnp.where(keep, x / (1 - rate), jnp.zeros((), x.dtype))
+    return out if out.dtype == x.dtype else _convert(out, x.dtype)
+
+
+_SAMPLE_STATIC = ("mode", "shape", "dtype", "sample_dtype")
+_normal = _static_jit(_sample_normal, *_SAMPLE_STATIC)
+_uniform = _static_jit(_sample_uniform, *_SAMPLE_STATIC)
+_dropout = _static_jit(_sample_dropout, "mode", "noise_shape")
+
+
+def _sample_dtypes(dtype):
+    jd = _jdtype(dtype)
+    return jd, (jd if jd in _FLOATS else _jdtype(_floatx()))
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    jd = _jdtype(dtype)
-    sample_dt = jd if jd in _FLOATS else _jdtype(_floatx())
-    out = jax.random.normal(_key(seed, "random_normal"), _shape(shape), sample_dt) * stddev + mean
-    return out if out.dtype == jd else _convert(out, jd)
+    mode, seed = _seed_parts(seed, "random_normal")
+    jd, sample_dt = _sample_dtypes(dtype)
+    return _normal(seed, mean, stddev, mode=mode, shape=_shape_tuple(shape), dtype=jd,
+                   sample_dtype=sample_dt)
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-    jd = _jdtype(dtype)
-    sample_dt = jd if jd in _FLOATS else _jdtype(_floatx())
-    out = jax.random.uniform(_key(seed, "random_uniform"), _shape(shape), sample_dt,
-                             minval, maxval)
-    return out if out.dtype == jd else _convert(out, jd)
+    mode, seed = _seed_parts(seed, "random_uniform")
+    jd, sample_dt = _sample_dtypes(dtype)
+    return _uniform(seed, minval, maxval, mode=mode, shape=_shape_tuple(shape), dtype=jd,
+                    sample_dtype=sample_dt)
 
 
 def random_dropout(inputs, rate, noise_shape=None, seed=None):
     x = _float(inputs)
     if noise_shape is None:
-        noise_shape = x.shape
+        noise_shape = tuple(x.shape)
     else:
         noise_shape = tuple(x.shape[i] if d is None else int(d) for i, d in enumerate(noise_shape))
-    keep = jax.random.uniform(_key(seed, "random_dropout"), noise_shape, x.dtype) >= rate
-    out = jnp.where(keep, x / (1 - rate), jnp.zeros((), x.dtype))
-    return out if out.dtype == x.dtype else _convert(out, x.dtype)
+    mode, seed = _seed_parts(seed, "random_dropout")
+    return _dropout(seed, x, rate, mode=mode, noise_shape=noise_shape)
+
+
+def _shape_tuple(shape):
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)

@@ -33,12 +33,16 @@ _TENSOR_TYPES = frozenset(_TENSOR_TYPES)
 # tensors: keep AutoGraph from rewriting it (and its dispatch) inside every tf.function.
 try:
     from tensorflow.python.autograph.core import config as _ag_config
-    if not any(getattr(r, "module_prefix", None) == "unikeras"
+    if not any(getattr(r, "_prefix", None) == "unikeras"
                for r in _ag_config.CONVERSION_RULES):
         _ag_config.CONVERSION_RULES = ((_ag_config.DoNotConvert("unikeras"),)
                                        + tuple(_ag_config.CONVERSION_RULES))
 except (ImportError, AttributeError):  # pragma: no cover
     pass
+try:  # NumPy-style advanced indexing of tf tensors (tuples mixing arrays and slices)
+    from tensorflow.python.ops.numpy_ops.np_array_ops import _getitem as _np_getitem
+except ImportError:  # pragma: no cover
+    _np_getitem = None
 _Tensor = tf.Tensor
 _Variable = tf.Variable
 _SCALAR_TYPES = (bool, int, float)
@@ -58,10 +62,6 @@ _MATMUL_VIA = {tf.int16: tf.int32, tf.uint16: tf.int32, tf.uint32: tf.int64, tf.
 
 def _is_tensor(x):
     return type(x) in _TENSOR_TYPES or isinstance(x, _Tensor)
-
-
-def _name(tf_dtype):
-    return tf_dtype.name
 
 
 def _dtype_of(x):
@@ -84,6 +84,29 @@ def _from_numpy(arr, dtype=None):
     if dtype == "string":
         return tf.constant(arr, dtype=tf.string)
     return tf.constant(arr.astype(dtype))
+
+
+_CONSTS = {}  # (type, value, tf dtype) -> eager constant, for Python scalars met eagerly
+
+
+def _const(v, d, eager):
+    """Python scalar `v` (of the same kind as tf dtype `d`) as a constant of dtype `d`;
+    eager constants are cached (bounded), graph ones are created in the graph."""
+    if not eager:
+        return tf.constant(v, dtype=d)
+    key = (type(v), v, d)
+    c = _CONSTS.get(key)
+    if c is None:
+        c = tf.constant(v, dtype=d)
+        if len(_CONSTS) < 1024 and v != 0:  # 0.0 == -0.0: keep the sign of zero exact
+            _CONSTS[key] = c
+    return c
+
+
+def _scalar_fits(v, d):
+    """True when Python scalar `v` adopts tensor dtype `d` (weak promotion)."""
+    tv = type(v)
+    return (tv is float and d in _FLOATS) or (tv is int and d is not _BOOL)
 
 
 def _scalar(x, dtype):
@@ -124,9 +147,16 @@ def _float(x):
     return x if x.dtype in _FLOATS else tf.cast(x, _TF[config.floatx()])
 
 
+def _tf_message(err):
+    msg = str(getattr(err, "message", err))
+    if msg.startswith("{{function_node"):  # drop TF's "{{function_node ...}}" prefix
+        msg = msg.split("}} ", 1)[-1]
+    return msg.split(" [Op:", 1)[0].strip()
+
+
 def _shape_error(name, a, b, err):
     return ValueError(f"{name}: shapes {_shape_str(a)} and {_shape_str(b)} cannot be broadcast "
-                      f"together ({getattr(err, 'message', err)}).")
+                      f"together ({_tf_message(err)}).")
 
 
 def _shape_str(x):
@@ -145,14 +175,19 @@ def _binary(name, raw, bool_fn=None):
     (NumPy semantics), by default a TypeError as NumPy raises."""
 
     def apply(x1, x2):
-        t = type(x1)
-        if t is type(x2) and t in _TENSOR_TYPES:
+        t1, t2 = type(x1), type(x2)
+        if t1 in _TENSOR_TYPES:
             d = x1.dtype
-            if d is x2.dtype and d is not _BOOL:
-                try:
-                    return raw(x=x1, y=x2)
-                except (tf.errors.InvalidArgumentError, ValueError) as e:
-                    raise _shape_error(name, x1, x2, e) from None
+            if t1 is t2:
+                if d is x2.dtype and d is not _BOOL:
+                    try:
+                        return raw(x=x1, y=x2)
+                    except (tf.errors.InvalidArgumentError, ValueError) as e:
+                        raise _shape_error(name, x1, x2, e) from None
+            elif _scalar_fits(x2, d):
+                return raw(x=x1, y=_const(x2, d, t1 is _EagerTensor))
+        elif t2 in _TENSOR_TYPES and _scalar_fits(x1, x2.dtype):
+            return raw(x=_const(x1, x2.dtype, t2 is _EagerTensor), y=x2)
         a, b = _promote(x1, x2)
         try:
             if a.dtype is _BOOL:
@@ -198,8 +233,11 @@ less_equal = _binary("less_equal", _R.LessEqual, _bool_compare(_R.LessEqual))
 
 def divide(x1, x2):
     t = type(x1)
-    if t is type(x2) and t in _TENSOR_TYPES and x1.dtype is x2.dtype and x1.dtype in _FLOATS:
-        a, b = x1, x2
+    if t in _TENSOR_TYPES and x1.dtype in _FLOATS and (
+            (t is type(x2) and x1.dtype is x2.dtype) or type(x2) in (float, int)):
+        a = x1
+        b = x2 if t is type(x2) else _const(x2 if type(x2) is float else float(x2), x1.dtype,
+                                            t is _EagerTensor)
     else:
         a, b = _promote(x1, x2)
         if a.dtype not in _FLOATS:
@@ -317,7 +355,7 @@ def where(condition, x1=None, x2=None):
         return _R.SelectV2(condition=c, t=a, e=b)
     except (tf.errors.InvalidArgumentError, ValueError) as e:
         raise ValueError(f"where: shapes {_shape_str(c)}, {_shape_str(a)} and {_shape_str(b)} "
-                         f"cannot be broadcast together ({getattr(e, 'message', e)}).") from None
+                         f"cannot be broadcast together ({_tf_message(e)}).") from None
 
 
 # --- reductions ----------------------------------------------------------------------------
@@ -412,7 +450,7 @@ def squeeze(x, axis=None):
         return tf.squeeze(x, axes)
     except (tf.errors.InvalidArgumentError, ValueError) as e:
         raise ValueError(f"squeeze: cannot squeeze axis {axis} of shape {_shape_str(x)} "
-                         f"({getattr(e, 'message', e)}).") from None
+                         f"({_tf_message(e)}).") from None
 
 
 def concatenate(xs, axis=0):
@@ -436,16 +474,16 @@ def _matmul_dtype(a, b):
     return a, b, d
 
 
-def _matmul_check(a, b):
+def _matmul_check(a, b, name="matmul"):
     sa, sb = a.shape, b.shape
     if sa.rank == 0 or sb.rank == 0:
-        raise ValueError(f"matmul: operands must have rank >= 1, got shapes {_shape_str(a)} and "
+        raise ValueError(f"{name}: operands must have rank >= 1, got shapes {_shape_str(a)} and "
                          f"{_shape_str(b)}.")
     if sa.rank is not None and sb.rank is not None:
         k1 = sa[-1]
         k2 = sb[-2] if sb.rank > 1 else sb[0]
         if k1 is not None and k2 is not None and k1 != k2:
-            raise ValueError(f"matmul: inner dimensions differ: shapes {_shape_str(a)} and "
+            raise ValueError(f"{name}: inner dimensions differ: shapes {_shape_str(a)} and "
                              f"{_shape_str(b)}.")
 
 
@@ -466,7 +504,7 @@ def matmul(x1, x2):
             out = _R.BatchMatMulV2(x=a, y=b)
         except (tf.errors.InvalidArgumentError, ValueError) as e:
             raise ValueError(f"matmul: shapes {_shape_str(a)} and {_shape_str(b)} are not "
-                             f"compatible ({getattr(e, 'message', e)}).") from None
+                             f"compatible ({_tf_message(e)}).") from None
     return out if out.dtype is d else tf.cast(out, d)
 
 
@@ -496,9 +534,10 @@ def _advanced_get_item(x, key):
         k = tf.cast(k, tf.int64) if k.dtype not in (tf.int32, tf.int64) else k
         n = tf.shape(x, out_type=k.dtype)[0]
         return tf.gather(x, tf.where(k < 0, k + n, k), axis=0)
-    from tensorflow.python.ops.numpy_ops import np_array_ops  # rare path: private numpy indexing
+    if _np_getitem is None:  # pragma: no cover
+        raise TypeError(f"get_item: unsupported index {key!r} for the tensorflow backend.")
     key = tuple(np.asarray(k) if isinstance(k, list) else k for k in key)
-    return tf.convert_to_tensor(np_array_ops._getitem(x, key))
+    return tf.convert_to_tensor(_np_getitem(x, key))
 
 
 # --- creation ------------------------------------------------------------------------------
@@ -611,29 +650,35 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 def dense(x, kernel, bias=None):
     a, k, d = _matmul_dtype(x, kernel)
     rank = a.shape.rank
-    if rank == 2:
-        _matmul_check(a, k)
-        out = _R.MatMul(a=a, b=k)
-    elif rank is None or rank < 2:
-        out = matmul(a, k)
-    else:
-        _matmul_check(a, k)
-        # One GEMM over the flattened leading dimensions.
-        units = k.shape[-1]
-        lead = a.shape[:-1]
-        out = _R.MatMul(a=tf.reshape(a, [-1, a.shape[-1] if a.shape[-1] is not None else
-                                          tf.shape(a)[-1]]), b=k)
-        if lead.is_fully_defined() and units is not None:
-            out = tf.reshape(out, lead.as_list() + [units])
+    try:
+        if rank == 2:
+            out = _R.MatMul(a=a, b=k)
+        elif rank is None or rank < 2:
+            out = matmul(a, k)
         else:
-            out = tf.reshape(out, tf.concat([tf.shape(a)[:-1], tf.shape(out)[-1:]], 0))
-    if out.dtype is not d:
-        out = tf.cast(out, d)
-    if bias is None:
-        return out
-    if type(bias) in _TENSOR_TYPES and bias.dtype is d and d in _FLOATS and \
-            bias.shape.rank == 1 and out.shape.rank is not None and out.shape.rank >= 2:
-        return _R.BiasAdd(value=out, bias=bias)
+            # One GEMM over the flattened leading dimensions.
+            sa = a.shape
+            units = k.shape[-1]
+            out = _R.MatMul(a=tf.reshape(a, [-1, sa[-1] if sa[-1] is not None else
+                                              tf.shape(a)[-1]]), b=k)
+            lead = sa[:-1]
+            if lead.is_fully_defined() and units is not None:
+                out = tf.reshape(out, lead.as_list() + [units])
+            else:
+                out = tf.reshape(out, tf.concat([tf.shape(a)[:-1], tf.shape(out)[-1:]], 0))
+        if out.dtype is not d:
+            out = tf.cast(out, d)
+        if bias is None:
+            return out
+        if type(bias) in _TENSOR_TYPES and bias.dtype is d and d in _FLOATS and rank is not None \
+                and rank >= 2 and bias.shape.rank == 1:
+            return _R.BiasAdd(value=out, bias=bias)
+    except (tf.errors.InvalidArgumentError, ValueError) as e:
+        _matmul_check(a, k, "dense")
+        raise ValueError(f"dense: input of shape {_shape_str(x)} does not fit kernel of shape "
+                         f"{_shape_str(kernel)}"
+                         f"{'' if bias is None else ' and bias of shape ' + _shape_str(bias)} "
+                         f"({_tf_message(e)}).") from None
     return add(out, bias)
 
 

@@ -1,0 +1,383 @@
+"""Overhead of unikeras against native code and Keras 3, as ratios measured side by side.
+
+1. Drop-in: one training step of an MLP 784-512-512-10 (batch 128, Adam, cross-entropy on
+   logits) with `to_torch(unikeras model)` in a plain PyTorch loop (A) against the same
+   network written with `torch.nn` (B) in the same loop. A and B run in one process,
+   interleaved in blocks of N steps for several rounds after a warm-up; each side reports
+   the median per-step time over its blocks.
+2. `model.fit`: the same MLP (softmax output, sparse categorical cross-entropy, Adam) on
+   each unikeras backend and Keras 3 on the same backend, each in its own subprocess, run
+   one at a time. A warm-up epoch (compilation) is excluded; the timed `fit` call is
+   repeated and the median is kept.
+
+Run:  python bench/overhead.py            (full run, a few minutes on 2 cores)
+      python bench/overhead.py --quick    (smoke run)
+      python bench/overhead.py --profile  (also cProfile the unikeras torch fit path)
+
+Tests never assert timings; this script only reports them.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+IN_DIM, HIDDEN, CLASSES, BATCH, LR = 784, 512, 10, 128, 1e-3
+BACKENDS = ("torch", "jax", "tensorflow")
+RESULT_TAG = "@@RESULT@@ "
+
+
+# --------------------------------------------------------------------------------------------
+# workers (each runs in its own subprocess and prints one RESULT_TAG line of JSON)
+# --------------------------------------------------------------------------------------------
+def synthetic_data(samples, seed=0):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((samples, IN_DIM)).astype("float32")
+    y = rng.integers(0, CLASSES, size=(samples,)).astype("int64")
+    return x, y
+
+
+def worker_native(args):
+    """Item 1: to_torch(unikeras MLP) vs torch.nn MLP, same plain PyTorch loop, interleaved."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    import unikeras as uk
+    from unikeras.adapters.torch_nn import to_torch
+
+    torch.manual_seed(0)
+    uk.utils.set_random_seed(0)
+    uk_model = uk.Sequential([
+        uk.Input((IN_DIM,)),
+        uk.layers.Dense(HIDDEN, activation="relu"),
+        uk.layers.Dense(HIDDEN, activation="relu"),
+        uk.layers.Dense(CLASSES),
+    ])
+    a = to_torch(uk_model)
+    b = nn.Sequential(nn.Linear(IN_DIM, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(),
+                      nn.Linear(HIDDEN, CLASSES))
+    # Same starting weights (unikeras kernels are (in, out), nn.Linear weights (out, in)).
+    kernels = [p for n, p in a.named_parameters() if n.endswith("kernel")]
+    biases = [p for n, p in a.named_parameters() if n.endswith("bias")]
+    linears = [m for m in b if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for lin, k, bias in zip(linears, kernels, biases):
+            lin.weight.copy_(k.T)
+            lin.bias.copy_(bias)
+
+    samples = BATCH * 32
+    xs, ys = synthetic_data(samples)
+    xs, ys = torch.from_numpy(xs), torch.from_numpy(ys)
+    batches = [(xs[i:i + BATCH], ys[i:i + BATCH]) for i in range(0, samples, BATCH)]
+    with torch.no_grad():
+        max_diff = float((a(batches[0][0]) - b(batches[0][0])).abs().max())
+
+    def make_runner(model):
+        opt = torch.optim.Adam(model.parameters(), lr=LR)
+        state = {"i": 0, "loss": None}
+
+        def run(n):
+            i = state["i"]
+            for _ in range(n):
+                x, y = batches[i % len(batches)]
+                i += 1
+                loss = F.cross_entropy(model(x), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            state["i"], state["loss"] = i, loss
+        return run, state
+
+    run_a, state_a = make_runner(a)
+    run_b, state_b = make_runner(b)
+    run_a(args.warmup)
+    run_b(args.warmup)
+    times = {"a": [], "b": []}
+    for r in range(args.rounds):
+        order = (("a", run_a), ("b", run_b)) if r % 2 == 0 else (("b", run_b), ("a", run_a))
+        for key, run in order:
+            t0 = time.perf_counter()
+            run(args.steps)
+            times[key].append((time.perf_counter() - t0) / args.steps)
+    return {
+        "threads": torch.get_num_threads(),
+        "a_ms": 1e3 * statistics.median(times["a"]), "b_ms": 1e3 * statistics.median(times["b"]),
+        "a_all_ms": [1e3 * t for t in times["a"]], "b_all_ms": [1e3 * t for t in times["b"]],
+        "initial_max_abs_diff": max_diff,
+        "final_loss_a": float(state_a["loss"]), "final_loss_b": float(state_b["loss"]),
+    }
+
+
+def build_fit_model(framework):
+    if framework == "unikeras":
+        import unikeras as lib
+        lib.utils.set_random_seed(0)
+    else:
+        import keras as lib
+        lib.utils.set_random_seed(0)
+    model = lib.Sequential([
+        lib.Input((IN_DIM,)),
+        lib.layers.Dense(HIDDEN, activation="relu"),
+        lib.layers.Dense(HIDDEN, activation="relu"),
+        lib.layers.Dense(CLASSES, activation="softmax"),
+    ])
+    compile_kwargs = {}
+    if framework == "keras" and args_global.keras_jit_compile != "auto":
+        compile_kwargs["jit_compile"] = args_global.keras_jit_compile == "true"
+    model.compile(optimizer=lib.optimizers.Adam(LR), loss="sparse_categorical_crossentropy",
+                  **compile_kwargs)
+    return model
+
+
+def worker_fit(args):
+    """Item 2: model.fit throughput for one framework on one backend (set in the env)."""
+    framework = args.framework
+    samples, epochs = args.samples, args.epochs
+    x, y = synthetic_data(samples)
+    model = build_fit_model(framework)
+    t0 = time.perf_counter()
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)         # warm-up: build + compile
+    warmup_s = time.perf_counter() - t0
+    steps = epochs * math.ceil(samples / BATCH)
+    per_step = []
+    profile_text = None
+    for rep in range(args.repeats):
+        if args.profile and rep == args.repeats - 1:
+            import cProfile
+            import io
+            import pstats
+            prof = cProfile.Profile()
+            prof.enable()
+            model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
+            prof.disable()
+            buf = io.StringIO()
+            pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(args.profile_top)
+            profile_text = buf.getvalue()
+            continue
+        t0 = time.perf_counter()
+        model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
+        per_step.append((time.perf_counter() - t0) / steps)
+    if framework == "unikeras":
+        import unikeras
+        backend = unikeras.config.backend()
+    else:
+        import keras
+        backend = keras.backend.backend()
+    out = {"backend": backend, "steps": steps, "warmup_s": warmup_s,
+           "all_ms": [1e3 * t for t in per_step], "profile": profile_text}
+    if per_step:
+        ms = 1e3 * statistics.median(per_step)
+        out.update(ms=ms, samples_per_s=BATCH / (ms / 1e3))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# driver
+# --------------------------------------------------------------------------------------------
+def run_worker(kind, extra_env, extra_args, args):
+    env = dict(os.environ)
+    env.update(extra_env)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind] + extra_args + [
+        "--steps", str(args.steps), "--rounds", str(args.rounds), "--warmup", str(args.warmup),
+        "--samples", str(args.samples), "--epochs", str(args.epochs),
+        "--repeats", str(args.repeats), "--keras-jit-compile", args.keras_jit_compile,
+        "--profile-top", str(args.profile_top)]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {args.timeout} s"}
+    wall = time.perf_counter() - t0
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_TAG):
+            result = json.loads(line[len(RESULT_TAG):])
+            result["wall_s"] = wall
+            return result
+    tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
+    return {"error": f"exit code {proc.returncode}\n{tail}"}
+
+
+def versions():
+    from importlib import metadata
+    out = {"python": platform.python_version()}
+    for name, dists in (("unikeras", ["unikeras"]), ("keras", ["keras"]), ("torch", ["torch"]),
+                        ("jax", ["jax"]), ("jaxlib", ["jaxlib"]), ("flax", ["flax"]),
+                        ("tensorflow", ["tensorflow", "tensorflow-cpu", "tensorflow-intel"]),
+                        ("numpy", ["numpy"])):
+        out[name] = "-"
+        for dist in dists:
+            try:
+                out[name] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                pass
+    return out
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def fmt(v, spec):
+    return "n/a" if v is None else format(v, spec)
+
+
+def main_driver(args):
+    started = time.perf_counter()
+    load0 = os.getloadavg()
+    print("unikeras overhead benchmark" + (" (--quick)" if args.quick else ""))
+    print(f"machine: {os.cpu_count()} CPUs ({cpu_name()}), {platform.system()} {platform.machine()}, "
+          f"load average at start {load0[0]:.2f}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+    print(f"settings: batch {BATCH}, MLP {IN_DIM}-{HIDDEN}-{HIDDEN}-{CLASSES}, Adam({LR}); "
+          f"item 1: {args.rounds} rounds x {args.steps} steps per side after {args.warmup} "
+          f"warm-up steps; item 2: {args.samples} samples, timed fit of {args.epochs} epoch(s) "
+          f"= {args.epochs * math.ceil(args.samples / BATCH)} steps, median of {args.repeats}, "
+          f"after 1 warm-up epoch; keras jit_compile={args.keras_jit_compile}")
+    print(flush=True)
+
+    # -- 1. to_torch in a native loop ------------------------------------------------------
+    native = run_worker("native", {"UNIKERAS_BACKEND": "torch"}, [], args)
+    print("1. Training step in a plain PyTorch loop (torch.optim.Adam, F.cross_entropy on logits)")
+    if "error" in native:
+        print("   FAILED: " + native["error"].replace("\n", "\n   "))
+    else:
+        ratio = native["a_ms"] / native["b_ms"]
+        print(f"   {'model':<34}{'ms/step':>10}{'samples/s':>12}")
+        print(f"   {'A  to_torch(unikeras Sequential)':<34}{native['a_ms']:>10.3f}"
+              f"{BATCH / native['a_ms'] * 1e3:>12.0f}")
+        print(f"   {'B  torch.nn.Sequential':<34}{native['b_ms']:>10.3f}"
+              f"{BATCH / native['b_ms'] * 1e3:>12.0f}")
+        print(f"   ratio A/B = {ratio:.3f}   (torch threads {native['threads']}; per-block ms "
+              f"A {min(native['a_all_ms']):.2f}..{max(native['a_all_ms']):.2f}, "
+              f"B {min(native['b_all_ms']):.2f}..{max(native['b_all_ms']):.2f}; "
+              f"initial max |A-B| output diff {native['initial_max_abs_diff']:.1e})")
+    print(flush=True)
+
+    # -- 2. model.fit --------------------------------------------------------------------------
+    rows = []
+    profile = None
+    for backend in args.backends:
+        uk_res = run_worker("fit", {"UNIKERAS_BACKEND": backend},
+                            ["--framework", "unikeras"], args)
+        k_res = (run_worker("fit", {"KERAS_BACKEND": backend}, ["--framework", "keras"], args)
+                 if not args.no_keras else {"error": "skipped (--no-keras)"})
+        rows.append((backend, uk_res, k_res))
+        print(f"   ... {backend} done", file=sys.stderr, flush=True)
+    if args.profile:
+        prof_args = argparse.Namespace(**vars(args))
+        prof_args.repeats = 1
+        prof_res = run_worker("fit", {"UNIKERAS_BACKEND": "torch"},
+                              ["--framework", "unikeras", "--profile"], prof_args)
+        profile = prof_res.get("profile") or prof_res.get("error")
+
+    print("2. model.fit (verbose=0, loss only, no metrics), each in its own subprocess")
+    header = (f"   {'backend':<11}{'unikeras ms/step':>17}{'samples/s':>11}"
+              f"{'Keras ms/step':>15}{'samples/s':>11}{'uk/Keras':>10}{'uk/native':>11}")
+    print(header)
+    errors = []
+    for backend, uk_res, k_res in rows:
+        uk_ms, k_ms = uk_res.get("ms"), k_res.get("ms")
+        ratio = uk_ms / k_ms if uk_ms and k_ms else None
+        vs_native = (uk_ms / native["b_ms"] if uk_ms and backend == "torch" and "b_ms" in native
+                     else None)
+        print(f"   {backend:<11}{fmt(uk_ms, '.3f'):>17}{fmt(uk_res.get('samples_per_s'), '.0f'):>11}"
+              f"{fmt(k_ms, '.3f'):>15}{fmt(k_res.get('samples_per_s'), '.0f'):>11}"
+              f"{fmt(ratio, '.3f'):>10}{fmt(vs_native, '.3f'):>11}")
+        for name, res in (("unikeras", uk_res), ("keras", k_res)):
+            if "error" in res and not res["error"].startswith("skipped"):
+                errors.append(f"{name} on {backend}: {res['error']}")
+    if "b_ms" in native:
+        print(f"   {'native torch loop (item 1 B)':<28}{native['b_ms']:>11.3f}"
+              f"{BATCH / native['b_ms'] * 1e3:>11.0f}   <- baseline for uk/native")
+    print("   warm-up epoch (build + compile), seconds: " + ", ".join(
+        f"{b} uk {fmt(u.get('warmup_s'), '.1f')} / Keras {fmt(k.get('warmup_s'), '.1f')}"
+        for b, u, k in rows))
+    print("   subprocess wall (imports included), seconds: " + ", ".join(
+        f"{b} uk {fmt(u.get('wall_s'), '.0f')} / Keras {fmt(k.get('wall_s'), '.0f')}"
+        for b, u, k in rows))
+    for e in errors:
+        print("   FAILED " + e.replace("\n", "\n      "))
+    if profile:
+        print()
+        print(f"cProfile of one unikeras torch fit call ({args.epochs} epoch(s)), top "
+              f"{args.profile_top} by tottime:")
+        print(profile.rstrip())
+    load1 = os.getloadavg()
+    print()
+    print(f"load average at end {load1[0]:.2f}; total wall {time.perf_counter() - started:.0f} s")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="few steps: a smoke run")
+    p.add_argument("--steps", type=int, default=None,
+                   help="timed steps per block in item 1 and per timed fit call in item 2 "
+                        "(default 50, --quick 8)")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="item 1: interleaved rounds (default 10, --quick 3)")
+    p.add_argument("--warmup", type=int, default=None, help="item 1: warm-up steps per side")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="item 2: timed fit calls per process, median kept (default 3, --quick 1)")
+    p.add_argument("--backends", default=",".join(BACKENDS),
+                   help="item 2: comma-separated backends (default torch,jax,tensorflow)")
+    p.add_argument("--no-keras", action="store_true", help="item 2: skip the Keras 3 runs")
+    p.add_argument("--keras-jit-compile", choices=("auto", "true", "false"), default="auto",
+                   help="item 2: jit_compile passed to Keras compile (default: Keras's own "
+                        "'auto', which means XLA on jax and tensorflow)")
+    p.add_argument("--profile", action="store_true",
+                   help="also run cProfile on the unikeras torch fit path")
+    p.add_argument("--profile-top", type=int, default=10)
+    p.add_argument("--timeout", type=int, default=600, help="seconds per subprocess")
+    # internal
+    p.add_argument("--worker", choices=("native", "fit"), help=argparse.SUPPRESS)
+    p.add_argument("--framework", choices=("unikeras", "keras"), help=argparse.SUPPRESS)
+    p.add_argument("--samples", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--epochs", type=int, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.steps is None:
+        args.steps = 8 if args.quick else 50
+    if args.rounds is None:
+        args.rounds = 3 if args.quick else 10
+    if args.warmup is None:
+        args.warmup = 5 if args.quick else 20
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    # item 2: one fit call covers about `steps` steps: up to 32 batches of data per epoch
+    # (4096 samples), as many epochs as needed.
+    if args.samples is None:
+        args.samples = BATCH * max(1, min(args.steps, 32))
+    if args.epochs is None:
+        args.epochs = max(1, math.ceil(args.steps / math.ceil(args.samples / BATCH)))
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    return args
+
+
+args_global = None
+
+if __name__ == "__main__":
+    args_global = parse_args()
+    if args_global.worker:
+        fn = worker_native if args_global.worker == "native" else worker_fit
+        print(RESULT_TAG + json.dumps(fn(args_global)), flush=True)
+    else:
+        main_driver(args_global)
