@@ -54,6 +54,7 @@ def worker_native(args):
     import unikeras as uk
     from unikeras.adapters.torch_nn import to_torch
 
+    set_torch_threads(args)
     torch.manual_seed(0)
     uk.utils.set_random_seed(0)
     uk_model = uk.Sequential([
@@ -117,6 +118,13 @@ def worker_native(args):
     }
 
 
+def set_torch_threads(args):
+    """Only with --torch-threads; by default torch keeps its own thread count."""
+    if args.torch_threads:
+        import torch
+        torch.set_num_threads(args.torch_threads)
+
+
 def build_fit_model(framework):
     if framework == "unikeras":
         import unikeras as lib
@@ -142,6 +150,8 @@ def worker_fit(args):
     """Item 2: model.fit throughput for one framework on one backend (set in the env)."""
     framework = args.framework
     samples, epochs = args.samples, args.epochs
+    if os.environ.get("UNIKERAS_BACKEND" if framework == "unikeras" else "KERAS_BACKEND") == "torch":
+        set_torch_threads(args)
     x, y = synthetic_data(samples)
     model = build_fit_model(framework)
     t0 = time.perf_counter()
@@ -192,7 +202,7 @@ def run_worker(kind, extra_env, extra_args, args):
         "--steps", str(args.steps), "--rounds", str(args.rounds), "--warmup", str(args.warmup),
         "--samples", str(args.samples), "--epochs", str(args.epochs),
         "--repeats", str(args.repeats), "--keras-jit-compile", args.keras_jit_compile,
-        "--profile-top", str(args.profile_top)]
+        "--profile-top", str(args.profile_top), "--torch-threads", str(args.torch_threads)]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
@@ -251,7 +261,8 @@ def main_driver(args):
           f"item 1: {args.rounds} rounds x {args.steps} steps per side after {args.warmup} "
           f"warm-up steps; item 2: {args.samples} samples, timed fit of {args.epochs} epoch(s) "
           f"= {args.epochs * math.ceil(args.samples / BATCH)} steps, median of {args.repeats}, "
-          f"after 1 warm-up epoch; keras jit_compile={args.keras_jit_compile}")
+          f"after 1 warm-up epoch; keras jit_compile={args.keras_jit_compile}; torch threads "
+          f"{args.torch_threads or 'default'}")
     print(flush=True)
 
     # -- 1. to_torch in a native loop ------------------------------------------------------
@@ -332,9 +343,9 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="few steps: a smoke run")
     p.add_argument("--steps", type=int, default=None,
                    help="timed steps per block in item 1 and per timed fit call in item 2 "
-                        "(default 50, --quick 8)")
+                        "(default 64: item 2 = 4096 samples x 2 epochs; --quick 8)")
     p.add_argument("--rounds", type=int, default=None,
-                   help="item 1: interleaved rounds (default 10, --quick 3)")
+                   help="item 1: interleaved rounds (default 6, --quick 3)")
     p.add_argument("--warmup", type=int, default=None, help="item 1: warm-up steps per side")
     p.add_argument("--repeats", type=int, default=None,
                    help="item 2: timed fit calls per process, median kept (default 3, --quick 1)")
@@ -344,6 +355,9 @@ def parse_args(argv=None):
     p.add_argument("--keras-jit-compile", choices=("auto", "true", "false"), default="auto",
                    help="item 2: jit_compile passed to Keras compile (default: Keras's own "
                         "'auto', which means XLA on jax and tensorflow)")
+    p.add_argument("--torch-threads", type=int, default=0,
+                   help="call torch.set_num_threads(N) in the torch runs (default 0: leave "
+                        "torch's own default alone)")
     p.add_argument("--profile", action="store_true",
                    help="also run cProfile on the unikeras torch fit path")
     p.add_argument("--profile-top", type=int, default=10)
@@ -355,9 +369,9 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.steps is None:
-        args.steps = 8 if args.quick else 50
+        args.steps = 8 if args.quick else 64
     if args.rounds is None:
-        args.rounds = 3 if args.quick else 10
+        args.rounds = 3 if args.quick else 6
     if args.warmup is None:
         args.warmup = 5 if args.quick else 20
     if args.repeats is None:

@@ -134,8 +134,8 @@ def test_adapters_agree_whatever_backend_holds_the_weights(arch, backend):
         standalone = ops.convert_to_numpy(model(x))
     np.testing.assert_allclose(standalone, expected, **TOL)
     for name, out in _adapter_predictions(model, x).items():
-        np.testing.assert_allclose(out, expected, **TOL,
-                                   err_msg=f"{name} adapter disagrees ({arch}, weights in {backend})")
+        np.testing.assert_allclose(
+            out, expected, **TOL, err_msg=f"{name} adapter disagrees ({arch}, weights in {backend})")
 
 
 def _train_torch(module, x, steps=5):

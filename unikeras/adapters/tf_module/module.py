@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from unikeras.adapters import hosting
+from unikeras.adapters.tf_module import ops as _tf_ops  # noqa: F401  (installs the AutoGraph rule)
 
 BACKEND = "tensorflow"
 

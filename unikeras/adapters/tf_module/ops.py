@@ -20,7 +20,8 @@ from unikeras.common import dtypes
 from unikeras.common import seed_generator
 
 _R = tf.raw_ops
-_EagerTensor = type(tf.constant(0.0))
+with tf.init_scope():  # this module may first be imported while a tf.function is traced
+    _EagerTensor = type(tf.constant(0.0))
 _TENSOR_TYPES = {_EagerTensor}
 try:  # graph tensors inside tf.function (TF >= 2.13)
     from tensorflow.python.framework.ops import SymbolicTensor as _SymbolicTensor
@@ -98,7 +99,7 @@ def _const(v, d, eager):
     c = _CONSTS.get(key)
     if c is None:
         c = tf.constant(v, dtype=d)
-        if len(_CONSTS) < 1024 and v != 0:  # 0.0 == -0.0: keep the sign of zero exact
+        if len(_CONSTS) < 1024 and v != 0 and tf.executing_eagerly():  # 0.0 == -0.0: keep the sign of zero exact
             _CONSTS[key] = c
     return c
 

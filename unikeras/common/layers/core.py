@@ -87,6 +87,7 @@ class Dropout(Layer):
             raise ValueError(f"Dropout '{self.name}': rate must be in [0, 1], got {rate}.")
         self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
         self.seed_generator = SeedGenerator(seed) if rate > 0 else None
+        self.built = True
 
     def call(self, inputs, training=False):
         if training and self.rate > 0:

@@ -11,7 +11,7 @@ from unikeras.common import dtypes, initializers, naming, tree
 from unikeras.common.ops import dispatch
 from unikeras.common.seed_generator import SeedGenerator
 from unikeras.common.symbolic import KerasTensor, Node
-from unikeras.common.variables import StatelessScope, Variable
+from unikeras.common.variables import StatelessScope, Variable, in_stateless_scope
 
 _training_stack = []  # `training` values passed explicitly by enclosing calls
 
@@ -39,6 +39,7 @@ class Layer:
         object.__setattr__(self, "_layers", [])
         object.__setattr__(self, "_own_variables", [])
         object.__setattr__(self, "_seed_generators", [])
+        object.__setattr__(self, "_unallocated", False)
         self.name = name or naming.uniquify(naming.to_snake_case(type(self).__name__))
         self.trainable = trainable
         self.dtype_name = dtypes.standardize_dtype(dtype.get("config", {}).get("name")
@@ -66,6 +67,7 @@ class Layer:
                     self._layers.append(v)
         elif isinstance(value, SeedGenerator) and value not in self._seed_generators:
             self._seed_generators.append(value)
+            object.__setattr__(self, "_unallocated", True)
         object.__setattr__(self, name, value)
 
     def _set_untracked(self, **attributes):
@@ -207,22 +209,32 @@ class Layer:
             self.build(input_shape)
             self.built = True
 
+    @staticmethod
+    def _input_backend(args, kwargs):
+        first = args[0] if args else next(iter(kwargs.values()))
+        backend = dispatch.resolve_backend((first,), None)
+        return first, dispatch.current_backend() if backend == dispatch.SYMBOLIC else backend
+
     def _maybe_build(self, args, kwargs):
         if self.built:
             return
-        first = args[0] if args else next(iter(kwargs.values()))
+        first, backend = self._input_backend(args, kwargs)
         shape = _shape_of(first)
         if self.input_spec is not None and not isinstance(shape, list):
             self.input_spec.check(self.name, shape)
-        backend = dispatch.resolve_backend((first,), None)
-        if backend == dispatch.SYMBOLIC:
-            backend = dispatch.current_backend()
         with dispatch.backend_scope(backend):
             self.build(shape)
-            for v in self.variables:
-                if v._value is None:
-                    v._allocate()
         self.built = True
+        self._allocate_deferred(backend)
+
+    def _allocate_deferred(self, backend):
+        """Give deferred state (seed generators) storage on the backend of the first inputs,
+        unless a host (adapter, compiled step) supplies its values."""
+        with dispatch.backend_scope(backend):
+            for v in self.variables:
+                if v._value is None and not in_stateless_scope():
+                    v._allocate()
+        object.__setattr__(self, "_unallocated", False)
 
     # --- calling --------------------------------------------------------------------------------
     def call(self, *args, **kwargs):
@@ -231,6 +243,8 @@ class Layer:
     def __call__(self, *args, **kwargs):
         if not self.built:
             self._maybe_build(args, kwargs)
+        elif self._unallocated:
+            self._allocate_deferred(self._input_backend(args, kwargs)[1])
         training = kwargs.get("training")
         if self._call_has_training:
             if training is None:
