@@ -1,6 +1,10 @@
 import importlib.util
 import os
 
+# Two pytest workers share two cores: one framework thread each avoids oversubscription.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import numpy as np
 import pytest
 

@@ -49,12 +49,13 @@ _PROMOTED = {}
 
 
 def _jdtype(dtype):
-    """The jax dtype for a dtype (canonicalized: no 64-bit types unless x64 is on)."""
-    key = (dtype, _jax_config.jax_enable_x64)
+    """The jax dtype for a dtype (None: floatx), canonicalized: no 64-bit types unless
+    x64 is on."""
+    key = (_floatx() if dtype is None else dtype, _jax_config.jax_enable_x64)
     try:
         return _JDTYPES[key]
     except KeyError:
-        name = dtypes.standardize_dtype(dtype)
+        name = dtypes.standardize_dtype(key[0])
         out = _JDTYPES[key] = jax.dtypes.canonicalize_dtype(jnp.dtype(name))
         return out
 
@@ -128,6 +129,11 @@ def _promote(x1, x2):
 def _float(x):
     x = _j(x)
     return x if x.dtype in _FLOATS else _convert(x, _jdtype(_floatx()))
+
+
+def _array_arg(x):
+    """Lists and tuples as NumPy arrays, so that they reach a jitted function as arrays."""
+    return np.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
 def _binary(fn):
@@ -217,7 +223,7 @@ def clip(x, x_min, x_max):
     x = _j(x)
     if x.dtype == _BOOL:
         x = _convert(x, _INT32)
-    out = _clip(x, x_min, x_max)
+    out = _clip(x, _array_arg(x_min), _array_arg(x_max))
     return out if out.dtype == x.dtype else _convert(out, x.dtype)
 
 
@@ -229,7 +235,7 @@ def where(condition, x1=None, x2=None):
         raise ValueError("where: the one-argument form (indices of non-zeros) is not supported; "
                          "pass x1 and x2.")
     a, b = _promote(x1, x2)
-    return _where(condition, a, b)
+    return _where(_array_arg(condition), a, b)
 
 
 # --- reductions ----------------------------------------------------------------------------
