@@ -114,7 +114,7 @@ def _lattice_type(x):
         return "int*"
     if isinstance(x, float):
         return "float*"
-    return standardize_dtype(x)
+    return standardize_dtype(getattr(x, "dtype", x))
 
 
 def result_type(*args):

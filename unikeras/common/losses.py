@@ -366,19 +366,25 @@ def deserialize(config, custom_objects=None):
     return obj
 
 
-def get(identifier):
-    """A loss from a name, a class, an instance, a config dict or a callable."""
+def resolve_identifier(identifier, objects, deserialize_fn, kind):
+    """Object for a name (looked up in `objects`), config dict, class (instantiated),
+    instance or callable; shared by the losses and metrics `get` functions."""
     if identifier is None:
         return None
     if isinstance(identifier, dict):
-        obj = deserialize(identifier)
+        obj = deserialize_fn(identifier)
     elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
+        obj = objects.get(identifier)
     else:
         obj = identifier
     if callable(obj):
         return obj() if inspect.isclass(obj) else obj
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}.")
+    raise ValueError(f"Could not interpret {kind} identifier: {identifier!r}.")
+
+
+def get(identifier):
+    """A loss from a name, a class, an instance, a config dict or a callable."""
+    return resolve_identifier(identifier, ALL_OBJECTS_DICT, deserialize, "loss")
 
 
 __all__ = [o.__name__ for o in _CLASSES + _FUNCTIONS] + [

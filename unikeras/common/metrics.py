@@ -382,17 +382,7 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """A metric from a name, a class, an instance, a config dict or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if inspect.isclass(obj) else obj
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}.")
+    return losses_module.resolve_identifier(identifier, ALL_OBJECTS_DICT, deserialize, "metric")
 
 
 __all__ = [o.__name__ for o in _CLASSES + _FUNCTIONS] + ["get", "serialize", "deserialize"]
