@@ -6,9 +6,11 @@
    interleaved in blocks of N steps for several rounds after a warm-up; each side reports
    the median per-step time over its blocks.
 2. `model.fit`: the same MLP (softmax output, sparse categorical cross-entropy, Adam) on
-   each unikeras backend and Keras 3 on the same backend, each in its own subprocess, run
-   one at a time. A warm-up epoch (compilation) is excluded; the timed `fit` call is
-   repeated and the median is kept.
+   each unikeras backend and Keras 3 on the same backend, each framework/backend in its own
+   subprocess (Keras runs one backend per process; separate thread pools). Per backend the
+   unikeras and the Keras process are started one after the other, each runs a warm-up
+   epoch (build + compilation, excluded), then the driver asks them in turn, never both at
+   once, for a timed `fit` call, flipping the order every round; the median is kept.
 
 Run:  python bench/overhead.py            (full run, a few minutes on 2 cores)
       python bench/overhead.py --quick    (smoke run)
@@ -107,8 +109,8 @@ def worker_native(args):
         order = (("a", run_a), ("b", run_b)) if r % 2 == 0 else (("b", run_b), ("a", run_a))
         for key, run in order:
             t0 = time.perf_counter()
-            run(args.steps)
-            times[key].append((time.perf_counter() - t0) / args.steps)
+            run(args.block)
+            times[key].append((time.perf_counter() - t0) / args.block)
     return {
         "threads": torch.get_num_threads(),
         "a_ms": 1e3 * statistics.median(times["a"]), "b_ms": 1e3 * statistics.median(times["b"]),
@@ -147,7 +149,13 @@ def build_fit_model(framework):
 
 
 def worker_fit(args):
-    """Item 2: model.fit throughput for one framework on one backend (set in the env)."""
+    """Item 2: a model.fit server for one framework on one backend (set in the env).
+
+    Builds the model, runs one warm-up epoch and prints a ready line, then reads commands
+    from stdin, one a line: `run` (time one fit call), `profile` (cProfile one fit call),
+    `quit`. The driver keeps one unikeras and one Keras server alive per backend and
+    alternates `run` between them, so both sides see the same load on a shared machine.
+    """
     framework = args.framework
     samples, epochs = args.samples, args.epochs
     if os.environ.get("UNIKERAS_BACKEND" if framework == "unikeras" else "KERAS_BACKEND") == "torch":
@@ -158,10 +166,20 @@ def worker_fit(args):
     model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)         # warm-up: build + compile
     warmup_s = time.perf_counter() - t0
     steps = epochs * math.ceil(samples / BATCH)
-    per_step = []
-    profile_text = None
-    for rep in range(args.repeats):
-        if args.profile and rep == args.repeats - 1:
+    if framework == "unikeras":
+        import unikeras
+        backend = unikeras.config.backend()
+    else:
+        import keras
+        backend = keras.backend.backend()
+    emit({"ready": True, "backend": backend, "steps": steps, "warmup_s": warmup_s})
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "run":
+            t0 = time.perf_counter()
+            model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
+            emit({"ms": 1e3 * (time.perf_counter() - t0) / steps})
+        elif command == "profile":
             import cProfile
             import io
             import pstats
@@ -171,38 +189,35 @@ def worker_fit(args):
             prof.disable()
             buf = io.StringIO()
             pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(args.profile_top)
-            profile_text = buf.getvalue()
-            continue
-        t0 = time.perf_counter()
-        model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
-        per_step.append((time.perf_counter() - t0) / steps)
-    if framework == "unikeras":
-        import unikeras
-        backend = unikeras.config.backend()
-    else:
-        import keras
-        backend = keras.backend.backend()
-    out = {"backend": backend, "steps": steps, "warmup_s": warmup_s,
-           "all_ms": [1e3 * t for t in per_step], "profile": profile_text}
-    if per_step:
-        ms = 1e3 * statistics.median(per_step)
-        out.update(ms=ms, samples_per_s=BATCH / (ms / 1e3))
-    return out
+            emit({"profile": buf.getvalue()})
+        elif command == "quit":
+            break
+    return None
+
+
+def emit(obj):
+    print(RESULT_TAG + json.dumps(obj), flush=True)
 
 
 # --------------------------------------------------------------------------------------------
 # driver
 # --------------------------------------------------------------------------------------------
-def run_worker(kind, extra_env, extra_args, args):
+def worker_command(kind, extra_env, extra_args, args):
     env = dict(os.environ)
     env.update(extra_env)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind] + extra_args + [
-        "--steps", str(args.steps), "--rounds", str(args.rounds), "--warmup", str(args.warmup),
+        "--steps", str(args.steps), "--rounds", str(args.rounds), "--block", str(args.block), "--warmup", str(args.warmup),
         "--samples", str(args.samples), "--epochs", str(args.epochs),
-        "--repeats", str(args.repeats), "--keras-jit-compile", args.keras_jit_compile,
+        "--keras-jit-compile", args.keras_jit_compile,
         "--profile-top", str(args.profile_top), "--torch-threads", str(args.torch_threads)]
+    return cmd, env
+
+
+def run_worker(kind, extra_env, extra_args, args):
+    """Run a one-shot worker to completion; its result dict, or {'error': ...}."""
+    cmd, env = worker_command(kind, extra_env, extra_args, args)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
@@ -216,6 +231,110 @@ def run_worker(kind, extra_env, extra_args, args):
             return result
     tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
     return {"error": f"exit code {proc.returncode}\n{tail}"}
+
+
+class FitServer:
+    """A `worker_fit` subprocess driven line by line; failures become {'error': ...}."""
+
+    def __init__(self, framework, backend, args):
+        import queue
+        import tempfile
+        import threading
+        env_var = "UNIKERAS_BACKEND" if framework == "unikeras" else "KERAS_BACKEND"
+        cmd, env = worker_command("fit", {env_var: backend}, ["--framework", framework], args)
+        self.timeout = args.timeout
+        self.error = None
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, text=True, bufsize=1)
+        self.lines = queue.Queue()
+
+        def pump():
+            for line in self.proc.stdout:
+                if line.startswith(RESULT_TAG):
+                    self.lines.put(json.loads(line[len(RESULT_TAG):]))
+            self.lines.put(None)
+        threading.Thread(target=pump, daemon=True).start()
+        self.info = self._read()
+        self.info["startup_s"] = time.perf_counter() - self.started
+
+    def _read(self):
+        import queue
+        if self.error:
+            return {"error": self.error}
+        try:
+            item = self.lines.get(timeout=self.timeout)
+        except queue.Empty:
+            item = None
+            self.proc.kill()
+            self.error = f"no answer within {self.timeout} s"
+        if item is None:
+            if not self.error:
+                self.proc.wait()
+                self.stderr.seek(0)
+                tail = "\n".join(self.stderr.read().strip().splitlines()[-25:])
+                self.error = f"exit code {self.proc.returncode}\n{tail}"
+            return {"error": self.error}
+        return item
+
+    def ask(self, command):
+        if self.error:
+            return {"error": self.error}
+        try:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+        return self._read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+
+
+def measure_fit(backend, args, profile=False):
+    """unikeras and Keras fit servers on one backend, `run` alternated between them."""
+    servers = {"uk": FitServer("unikeras", backend, args)}
+    if not args.no_keras:
+        servers["keras"] = FitServer("keras", backend, args)
+    results = {}
+    try:
+        times = {k: [] for k in servers}
+        errors = {k: s.info["error"] for k, s in servers.items() if "error" in s.info}
+        for r in range(args.repeats):
+            order = list(servers) if r % 2 == 0 else list(servers)[::-1]
+            for key in order:
+                if key in errors:
+                    continue
+                res = servers[key].ask("run")
+                if "error" in res:
+                    errors[key] = res["error"]
+                else:
+                    times[key].append(res["ms"])
+        for key, server in servers.items():
+            res = {"warmup_s": server.info.get("warmup_s"), "startup_s": server.info["startup_s"]}
+            if key in errors:
+                res["error"] = errors[key]
+            elif times[key]:
+                res["ms"] = statistics.median(times[key])
+                res["samples_per_s"] = BATCH / (res["ms"] / 1e3)
+                res["all_ms"] = times[key]
+            results[key] = res
+        if profile and "uk" not in errors:
+            results["profile"] = servers["uk"].ask("profile").get("profile")
+    finally:
+        for server in servers.values():
+            server.close()
+    results.setdefault("keras", {"error": "skipped (--no-keras)"})
+    return results
 
 
 def versions():
@@ -258,7 +377,7 @@ def main_driver(args):
           f"load average at start {load0[0]:.2f}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
     print(f"settings: batch {BATCH}, MLP {IN_DIM}-{HIDDEN}-{HIDDEN}-{CLASSES}, Adam({LR}); "
-          f"item 1: {args.rounds} rounds x {args.steps} steps per side after {args.warmup} "
+          f"item 1: {args.rounds} rounds x {args.block} steps per side after {args.warmup} "
           f"warm-up steps; item 2: {args.samples} samples, timed fit of {args.epochs} epoch(s) "
           f"= {args.epochs * math.ceil(args.samples / BATCH)} steps, median of {args.repeats}, "
           f"after 1 warm-up epoch; keras jit_compile={args.keras_jit_compile}; torch threads "
@@ -287,20 +406,13 @@ def main_driver(args):
     rows = []
     profile = None
     for backend in args.backends:
-        uk_res = run_worker("fit", {"UNIKERAS_BACKEND": backend},
-                            ["--framework", "unikeras"], args)
-        k_res = (run_worker("fit", {"KERAS_BACKEND": backend}, ["--framework", "keras"], args)
-                 if not args.no_keras else {"error": "skipped (--no-keras)"})
-        rows.append((backend, uk_res, k_res))
+        res = measure_fit(backend, args, profile=args.profile and backend == "torch")
+        rows.append((backend, res["uk"], res["keras"]))
+        profile = profile or res.get("profile")
         print(f"   ... {backend} done", file=sys.stderr, flush=True)
-    if args.profile:
-        prof_args = argparse.Namespace(**vars(args))
-        prof_args.repeats = 1
-        prof_res = run_worker("fit", {"UNIKERAS_BACKEND": "torch"},
-                              ["--framework", "unikeras", "--profile"], prof_args)
-        profile = prof_res.get("profile") or prof_res.get("error")
 
-    print("2. model.fit (verbose=0, loss only, no metrics), each in its own subprocess")
+    print("2. model.fit (verbose=0, loss only, no metrics); one subprocess per framework and "
+          "backend, timed fit calls alternating between unikeras and Keras")
     header = (f"   {'backend':<11}{'unikeras ms/step':>17}{'samples/s':>11}"
               f"{'Keras ms/step':>15}{'samples/s':>11}{'uk/Keras':>10}{'uk/native':>11}")
     print(header)
@@ -322,9 +434,12 @@ def main_driver(args):
     print("   warm-up epoch (build + compile), seconds: " + ", ".join(
         f"{b} uk {fmt(u.get('warmup_s'), '.1f')} / Keras {fmt(k.get('warmup_s'), '.1f')}"
         for b, u, k in rows))
-    print("   subprocess wall (imports included), seconds: " + ", ".join(
-        f"{b} uk {fmt(u.get('wall_s'), '.0f')} / Keras {fmt(k.get('wall_s'), '.0f')}"
+    print("   subprocess start to ready (imports + warm-up), seconds: " + ", ".join(
+        f"{b} uk {fmt(u.get('startup_s'), '.0f')} / Keras {fmt(k.get('startup_s'), '.0f')}"
         for b, u, k in rows))
+    print("   every timed fit call, ms/step (alternating uk / Keras): " + "; ".join(
+        f"{b} uk [{', '.join(f'{t:.1f}' for t in u.get('all_ms', []))}] / Keras "
+        f"[{', '.join(f'{t:.1f}' for t in k.get('all_ms', []))}]" for b, u, k in rows))
     for e in errors:
         print("   FAILED " + e.replace("\n", "\n      "))
     if profile:
@@ -342,13 +457,17 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="few steps: a smoke run")
     p.add_argument("--steps", type=int, default=None,
-                   help="timed steps per block in item 1 and per timed fit call in item 2 "
-                        "(default 64: item 2 = 4096 samples x 2 epochs; --quick 8)")
+                   help="timed steps per fit call in item 2 (default 64 = 4096 samples x 2 "
+                        "epochs; --quick 8) and, unless --block is given, N/4 steps per "
+                        "timed block in item 1")
     p.add_argument("--rounds", type=int, default=None,
-                   help="item 1: interleaved rounds (default 6, --quick 3)")
+                   help="item 1: interleaved rounds (default 16, --quick 3)")
+    p.add_argument("--block", type=int, default=None,
+                   help="item 1: steps per timed block (default --steps/4)")
     p.add_argument("--warmup", type=int, default=None, help="item 1: warm-up steps per side")
     p.add_argument("--repeats", type=int, default=None,
-                   help="item 2: timed fit calls per process, median kept (default 3, --quick 1)")
+                   help="item 2: timed fit calls per framework, alternating unikeras / Keras "
+                        "(order flipped every round), median kept (default 4, --quick 2)")
     p.add_argument("--backends", default=",".join(BACKENDS),
                    help="item 2: comma-separated backends (default torch,jax,tensorflow)")
     p.add_argument("--no-keras", action="store_true", help="item 2: skip the Keras 3 runs")
@@ -370,12 +489,14 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.steps is None:
         args.steps = 8 if args.quick else 64
+    if args.block is None:
+        args.block = max(1, args.steps // 4)
     if args.rounds is None:
-        args.rounds = 3 if args.quick else 6
+        args.rounds = 3 if args.quick else 16
     if args.warmup is None:
         args.warmup = 5 if args.quick else 20
     if args.repeats is None:
-        args.repeats = 1 if args.quick else 3
+        args.repeats = 2 if args.quick else 4
     # item 2: one fit call covers about `steps` steps: up to 32 batches of data per epoch
     # (4096 samples), as many epochs as needed.
     if args.samples is None:
@@ -391,7 +512,9 @@ args_global = None
 if __name__ == "__main__":
     args_global = parse_args()
     if args_global.worker:
-        fn = worker_native if args_global.worker == "native" else worker_fit
-        print(RESULT_TAG + json.dumps(fn(args_global)), flush=True)
+        if args_global.worker == "native":
+            emit(worker_native(args_global))
+        else:
+            worker_fit(args_global)
     else:
         main_driver(args_global)

@@ -164,11 +164,19 @@ class CallbackList(Callback):
         for c in self.callbacks:
             getattr(c, hook)(*args[:-1], logs)
 
-    def _dispatch_batch(self, hook, batch, logs):
+    def _targets(self, hook):
         targets = self._batch_targets.get(hook)
         if targets is None:
-            targets = self._batch_targets[hook] = [
-                c for c in self.callbacks if _overrides(c, _BATCH_HOOKS[hook])]
+            names = _BATCH_HOOKS.get(hook, (hook,))
+            targets = self._batch_targets[hook] = [c for c in self.callbacks if _overrides(c, names)]
+        return targets
+
+    def wants(self, hook):
+        """True when some callback overrides batch hook `hook`, i.e. needs per-batch logs."""
+        return bool(self._targets(hook))
+
+    def _dispatch_batch(self, hook, batch, logs):
+        targets = self._targets(hook)
         if targets:
             logs = pythonify_logs(logs)
             for c in targets:
@@ -202,11 +210,7 @@ class CallbackList(Callback):
         self._dispatch_batch("on_predict_batch_begin", batch, logs)
 
     def on_predict_batch_end(self, batch, logs=None):
-        targets = self._batch_targets.get("on_predict_batch_end")
-        if targets is None:
-            targets = self._batch_targets["on_predict_batch_end"] = [
-                c for c in self.callbacks if _overrides(c, ("on_predict_batch_end",))]
-        for c in targets:   # predict logs hold output tensors: passed as they are
+        for c in self._targets("on_predict_batch_end"):   # predict logs hold output tensors: passed as they are
             c.on_predict_batch_end(batch, logs)
 
     def on_train_begin(self, logs=None):

@@ -177,8 +177,9 @@ class Trainer:
         return steps[kind]
 
     def _logs(self):
-        return {m.name: float(dispatch.get_table(self._backend_name()).convert_to_numpy(m.result()))
-                for m in self.metrics}
+        """Metric results as backend scalars; callbacks convert them to floats only when a
+        callback reads them, so steps need not wait for the device."""
+        return {m.name: m.result() for m in self.metrics}
 
     def _reset_metrics(self):
         for m in self.metrics:
@@ -199,7 +200,7 @@ class Trainer:
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
         """Train for `epochs` over NumPy (or backend tensor) data; returns a History."""
-        from unikeras.common.callbacks import CallbackList
+        from unikeras.common.callbacks import CallbackList, pythonify_logs
         self._require_compiled("fit")
         if y is None and isinstance(x, tuple) and len(x) in (2, 3):
             x, y, *rest = x
@@ -228,14 +229,14 @@ class Trainer:
             self._reset_metrics()
             callbacks.on_epoch_begin(epoch)
             with dispatch.backend_scope(backend):
+                batch_logs = callbacks.wants("on_train_batch_end")
                 for i, batch in enumerate(data_utils.batches(train, batch_size, shuffle, rng)):
                     callbacks.on_train_batch_begin(i)
                     train_step(*data_utils.to_backend(batch, backend))
-                    logs = self._logs()
-                    callbacks.on_train_batch_end(i, logs)
+                    callbacks.on_train_batch_end(i, self._logs() if batch_logs else None)
                     if self.stop_training:
                         break
-            logs = dict(logs)
+                logs = pythonify_logs(self._logs())
             if validation_data is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self.evaluate(*validation_data[:2], sample_weight=validation_data[2],
                                          batch_size=validation_batch_size or batch_size,
@@ -250,7 +251,7 @@ class Trainer:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics over the data; a scalar, a list, or a dict (return_dict)."""
-        from unikeras.common.callbacks import CallbackList
+        from unikeras.common.callbacks import CallbackList, pythonify_logs
         self._require_compiled("evaluate")
         x, y, sample_weight = self._prepare(x, y, sample_weight)
         data = (x, y, sample_weight)
@@ -262,13 +263,13 @@ class Trainer:
                                  epochs=1, steps=data_utils.steps_for(data, batch_size))
         self._reset_metrics()
         callbacks.on_test_begin()
-        logs = {}
         with dispatch.backend_scope(backend):
+            batch_logs = callbacks.wants("on_test_batch_end")
             for i, batch in enumerate(data_utils.batches(data, batch_size)):
                 callbacks.on_test_batch_begin(i)
                 test_step(*data_utils.to_backend(batch, backend))
-                logs = self._logs()
-                callbacks.on_test_batch_end(i, logs)
+                callbacks.on_test_batch_end(i, self._logs() if batch_logs else None)
+            logs = pythonify_logs(self._logs())
         callbacks.on_test_end(logs)
         if return_dict:
             return logs
