@@ -160,7 +160,6 @@ greater = _binary(jnp.greater)
 greater_equal = _binary(jnp.greater_equal)
 less = _binary(jnp.less)
 less_equal = _binary(jnp.less_equal)
-_add = add
 
 
 def _static_jit(fn, *static):

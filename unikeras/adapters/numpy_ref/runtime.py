@@ -23,7 +23,11 @@ def make_variable(value, dtype, trainable, name):
 
 
 def assign(storage, value):
-    storage[...] = np.asarray(value)
+    value = np.asarray(value)
+    if value.shape != storage.shape:
+        raise ValueError(f"assign: cannot assign a value of shape {value.shape} to a variable "
+                         f"of shape {storage.shape}.")
+    storage[...] = value
     return storage
 
 

@@ -1,6 +1,6 @@
 """Random ops. `seed` is an int, a SeedGenerator (stateful, jit-safe), or None.
 
-Backends receive `seed` as None, a Python int, or a (2,) uint32 tensor drawn from a
+Backends receive `seed` as None, a Python int, or a (2,) int32 tensor drawn from a
 SeedGenerator; the same seed gives the same numbers on the same backend.
 """
 from unikeras import config
