@@ -10,9 +10,11 @@
    subprocess (Keras runs one backend per process; separate thread pools). Per backend the
    unikeras and the Keras process are started one after the other, each runs a warm-up
    epoch (build + compilation, excluded), then the driver asks them in turn, never both at
-   once, for a timed `fit` call, flipping the order every round; the median is kept.
+   once, for a timed `fit` call, rotating the order every round; the median is kept. On
+   torch a third process runs B's plain loop over the same NumPy data as the native
+   baseline, interleaved the same way.
 
-Run:  python bench/overhead.py            (full run, a few minutes on 2 cores)
+Run:  python bench/overhead.py            (full run, ~1 min on an idle 2-core box)
       python bench/overhead.py --quick    (smoke run)
       python bench/overhead.py --profile  (also cProfile the unikeras torch fit path)
 
@@ -127,7 +129,38 @@ def set_torch_threads(args):
         torch.set_num_threads(args.torch_threads)
 
 
+class NativeTorchFit:
+    """Item 1's plain PyTorch loop (torch.nn MLP, torch.optim.Adam, F.cross_entropy on
+    logits) behind a `fit(x, y, batch_size, epochs)` that walks NumPy data as `fit` does:
+    a fresh shuffle every epoch, `torch.from_numpy` per batch."""
+
+    def __init__(self):
+        import numpy as np
+        import torch
+        from torch import nn
+        torch.manual_seed(0)
+        self.model = nn.Sequential(nn.Linear(IN_DIM, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN),
+                                   nn.ReLU(), nn.Linear(HIDDEN, CLASSES))
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=LR)
+        self.rng = np.random.default_rng(0)
+
+    def fit(self, x, y, batch_size, epochs, verbose=0):
+        import torch
+        import torch.nn.functional as F
+        for _ in range(epochs):
+            order = self.rng.permutation(len(x))
+            for i in range(0, len(x), batch_size):
+                idx = order[i:i + batch_size]
+                xb, yb = torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
+                loss = F.cross_entropy(self.model(xb), yb)
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                self.opt.step()
+
+
 def build_fit_model(framework):
+    if framework == "native":
+        return NativeTorchFit()
     if framework == "unikeras":
         import unikeras as lib
         lib.utils.set_random_seed(0)
@@ -158,7 +191,8 @@ def worker_fit(args):
     """
     framework = args.framework
     samples, epochs = args.samples, args.epochs
-    if os.environ.get("UNIKERAS_BACKEND" if framework == "unikeras" else "KERAS_BACKEND") == "torch":
+    if framework == "native" or os.environ.get(
+            "UNIKERAS_BACKEND" if framework == "unikeras" else "KERAS_BACKEND") == "torch":
         set_torch_threads(args)
     x, y = synthetic_data(samples)
     model = build_fit_model(framework)
@@ -169,9 +203,11 @@ def worker_fit(args):
     if framework == "unikeras":
         import unikeras
         backend = unikeras.config.backend()
-    else:
+    elif framework == "keras":
         import keras
         backend = keras.backend.backend()
+    else:
+        backend = "torch"
     emit({"ready": True, "backend": backend, "steps": steps, "warmup_s": warmup_s})
     for line in sys.stdin:
         command = line.strip()
@@ -305,12 +341,15 @@ def measure_fit(backend, args, profile=False):
     servers = {"uk": FitServer("unikeras", backend, args)}
     if not args.no_keras:
         servers["keras"] = FitServer("keras", backend, args)
+    if backend == "torch":
+        servers["native"] = FitServer("native", backend, args)
     results = {}
     try:
         times = {k: [] for k in servers}
         errors = {k: s.info["error"] for k, s in servers.items() if "error" in s.info}
         for r in range(args.repeats):
-            order = list(servers) if r % 2 == 0 else list(servers)[::-1]
+            keys = list(servers)     # rotate (2 servers: flip) the order every round
+            order = keys[r % len(keys):] + keys[:r % len(keys)]
             for key in order:
                 if key in errors:
                     continue
@@ -334,6 +373,7 @@ def measure_fit(backend, args, profile=False):
         for server in servers.values():
             server.close()
     results.setdefault("keras", {"error": "skipped (--no-keras)"})
+    results.setdefault("native", {})
     return results
 
 
@@ -352,6 +392,17 @@ def versions():
             except metadata.PackageNotFoundError:
                 pass
     return out
+
+
+def git_revision():
+    try:
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "unikeras"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return (rev + (" + uncommitted changes in unikeras/" if dirty else "")) or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
 
 
 def cpu_name():
@@ -375,7 +426,8 @@ def main_driver(args):
     print("unikeras overhead benchmark" + (" (--quick)" if args.quick else ""))
     print(f"machine: {os.cpu_count()} CPUs ({cpu_name()}), {platform.system()} {platform.machine()}, "
           f"load average at start {load0[0]:.2f}")
-    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items())
+          + f"; unikeras git {git_revision()}")
     print(f"settings: batch {BATCH}, MLP {IN_DIM}-{HIDDEN}-{HIDDEN}-{CLASSES}, Adam({LR}); "
           f"item 1: {args.rounds} rounds x {args.block} steps per side after {args.warmup} "
           f"warm-up steps; item 2: {args.samples} samples, timed fit of {args.epochs} epoch(s) "
@@ -399,7 +451,8 @@ def main_driver(args):
         print(f"   ratio A/B = {ratio:.3f}   (torch threads {native['threads']}; per-block ms "
               f"A {min(native['a_all_ms']):.2f}..{max(native['a_all_ms']):.2f}, "
               f"B {min(native['b_all_ms']):.2f}..{max(native['b_all_ms']):.2f}; "
-              f"initial max |A-B| output diff {native['initial_max_abs_diff']:.1e})")
+              f"initial max |A-B| output diff {native['initial_max_abs_diff']:.1e}; last loss "
+              f"A {native['final_loss_a']:.3f}, B {native['final_loss_b']:.3f})")
     print(flush=True)
 
     # -- 2. model.fit --------------------------------------------------------------------------
@@ -407,39 +460,46 @@ def main_driver(args):
     profile = None
     for backend in args.backends:
         res = measure_fit(backend, args, profile=args.profile and backend == "torch")
-        rows.append((backend, res["uk"], res["keras"]))
+        rows.append((backend, res["uk"], res["keras"], res["native"]))
         profile = profile or res.get("profile")
         print(f"   ... {backend} done", file=sys.stderr, flush=True)
 
     print("2. model.fit (verbose=0, loss only, no metrics); one subprocess per framework and "
-          "backend, timed fit calls alternating between unikeras and Keras")
-    header = (f"   {'backend':<11}{'unikeras ms/step':>17}{'samples/s':>11}"
-              f"{'Keras ms/step':>15}{'samples/s':>11}{'uk/Keras':>10}{'uk/native':>11}")
-    print(header)
+          "backend; timed fit calls alternate between them")
+    print(f"   {'backend':<11}{'unikeras ms/step':>17}{'samples/s':>11}"
+          f"{'Keras ms/step':>15}{'samples/s':>11}{'uk/Keras':>10}{'uk/native':>11}")
     errors = []
-    for backend, uk_res, k_res in rows:
-        uk_ms, k_ms = uk_res.get("ms"), k_res.get("ms")
+    for backend, uk_res, k_res, n_res in rows:
+        uk_ms, k_ms, n_ms = uk_res.get("ms"), k_res.get("ms"), n_res.get("ms")
         ratio = uk_ms / k_ms if uk_ms and k_ms else None
-        vs_native = (uk_ms / native["b_ms"] if uk_ms and backend == "torch" and "b_ms" in native
-                     else None)
+        vs_native = uk_ms / n_ms if uk_ms and n_ms else None
         print(f"   {backend:<11}{fmt(uk_ms, '.3f'):>17}{fmt(uk_res.get('samples_per_s'), '.0f'):>11}"
               f"{fmt(k_ms, '.3f'):>15}{fmt(k_res.get('samples_per_s'), '.0f'):>11}"
               f"{fmt(ratio, '.3f'):>10}{fmt(vs_native, '.3f'):>11}")
-        for name, res in (("unikeras", uk_res), ("keras", k_res)):
+        for name, res in (("unikeras", uk_res), ("keras", k_res), ("native loop", n_res)):
             if "error" in res and not res["error"].startswith("skipped"):
                 errors.append(f"{name} on {backend}: {res['error']}")
+    for backend, _, k_res, n_res in rows:
+        if n_res.get("ms"):
+            keras_vs = (f", Keras/native {k_res['ms'] / n_res['ms']:.3f}" if k_res.get("ms")
+                        else "")
+            print(f"   native torch loop, same data, interleaved: {n_res['ms']:.3f} ms/step, "
+                  f"{n_res['samples_per_s']:.0f} samples/s   <- the uk/native baseline{keras_vs}")
     if "b_ms" in native:
-        print(f"   {'native torch loop (item 1 B)':<28}{native['b_ms']:>11.3f}"
-              f"{BATCH / native['b_ms'] * 1e3:>11.0f}   <- baseline for uk/native")
-    print("   warm-up epoch (build + compile), seconds: " + ", ".join(
+        print(f"   (item 1 B, measured earlier in another process: {native['b_ms']:.3f} ms/step)")
+    print("   warm-up epoch (build + compile), s: " + ", ".join(
         f"{b} uk {fmt(u.get('warmup_s'), '.1f')} / Keras {fmt(k.get('warmup_s'), '.1f')}"
-        for b, u, k in rows))
-    print("   subprocess start to ready (imports + warm-up), seconds: " + ", ".join(
+        for b, u, k, _ in rows))
+    print("   subprocess start to ready (imports + warm-up), s: " + ", ".join(
         f"{b} uk {fmt(u.get('startup_s'), '.0f')} / Keras {fmt(k.get('startup_s'), '.0f')}"
-        for b, u, k in rows))
-    print("   every timed fit call, ms/step (alternating uk / Keras): " + "; ".join(
-        f"{b} uk [{', '.join(f'{t:.1f}' for t in u.get('all_ms', []))}] / Keras "
-        f"[{', '.join(f'{t:.1f}' for t in k.get('all_ms', []))}]" for b, u, k in rows))
+        for b, u, k, _ in rows))
+    print("   each timed fit call, ms/step:")
+    for b, u, k, n in rows:
+        parts = [f"uk [{', '.join(f'{t:.1f}' for t in u.get('all_ms', []))}]",
+                 f"Keras [{', '.join(f'{t:.1f}' for t in k.get('all_ms', []))}]"]
+        if n.get("all_ms"):
+            parts.append(f"native [{', '.join(f'{t:.1f}' for t in n['all_ms'])}]")
+        print(f"     {b:<11}" + "  ".join(parts))
     for e in errors:
         print("   FAILED " + e.replace("\n", "\n      "))
     if profile:
@@ -483,7 +543,7 @@ def parse_args(argv=None):
     p.add_argument("--timeout", type=int, default=600, help="seconds per subprocess")
     # internal
     p.add_argument("--worker", choices=("native", "fit"), help=argparse.SUPPRESS)
-    p.add_argument("--framework", choices=("unikeras", "keras"), help=argparse.SUPPRESS)
+    p.add_argument("--framework", choices=("unikeras", "keras", "native"), help=argparse.SUPPRESS)
     p.add_argument("--samples", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--epochs", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
