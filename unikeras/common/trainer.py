@@ -62,12 +62,9 @@ class Trainer:
     def _ensure_built(self, x):
         if self.built and self.weights:
             return
-        with dispatch.backend_scope(dispatch.current_backend()):
-            sample = data_utils.to_backend(data_utils.take(x, slice(0, 1)), dispatch.current_backend())
-            if hasattr(self, "_functional") and self._functional is None:
-                self.build(tuple(tree.flatten(sample)[0].shape))
-            else:
-                self(sample)
+        backend = dispatch.current_backend()
+        with dispatch.backend_scope(backend):
+            self(data_utils.to_backend(data_utils.take(x, slice(0, 1)), backend))
 
     def _build_metrics(self, y, y_pred_spec_fn):
         if self._loss_tracker is not None:

@@ -203,12 +203,6 @@ class Layer:
         """Create weights for inputs of `input_shape`; the default creates none."""
         self.built = True
 
-    def build_from_shape(self, input_shape):
-        """Build if needed, on the current backend, and mark built."""
-        if not self.built:
-            self.build(input_shape)
-            self.built = True
-
     @staticmethod
     def _input_backend(args, kwargs):
         first = args[0] if args else next(iter(kwargs.values()))
