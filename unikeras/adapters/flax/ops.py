@@ -642,3 +642,12 @@ def random_dropout(inputs, rate, noise_shape=None, seed=None):
 
 def _shape_tuple(shape):
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+
+
+# Further op families, one module each (each defines __all__).
+from unikeras.adapters.flax.ops_elementwise import *  # noqa: E402,F401,F403
+from unikeras.adapters.flax.ops_reductions import *  # noqa: E402,F401,F403
+from unikeras.adapters.flax.ops_arrays import *  # noqa: E402,F401,F403
+from unikeras.adapters.flax.ops_neural import *  # noqa: E402,F401,F403
+from unikeras.adapters.flax.ops_linalg import *  # noqa: E402,F401,F403
+from unikeras.adapters.flax.ops_control import *  # noqa: E402,F401,F403

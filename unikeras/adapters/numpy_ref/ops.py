@@ -276,3 +276,12 @@ def random_dropout(inputs, rate, noise_shape=None, seed=None):
     x = _float(inputs)
     keep = _rng(seed).uniform(size=noise_shape or x.shape) >= rate
     return np.where(keep, x / (1 - rate), np.zeros((), x.dtype)).astype(x.dtype)
+
+
+# Further op families, one module each (each defines __all__).
+from unikeras.adapters.numpy_ref.ops_elementwise import *  # noqa: E402,F401,F403
+from unikeras.adapters.numpy_ref.ops_reductions import *  # noqa: E402,F401,F403
+from unikeras.adapters.numpy_ref.ops_arrays import *  # noqa: E402,F401,F403
+from unikeras.adapters.numpy_ref.ops_neural import *  # noqa: E402,F401,F403
+from unikeras.adapters.numpy_ref.ops_linalg import *  # noqa: E402,F401,F403
+from unikeras.adapters.numpy_ref.ops_control import *  # noqa: E402,F401,F403

@@ -757,3 +757,12 @@ def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
 
 def random_dropout(inputs, rate, noise_shape=None, seed=None):
     return _float(inputs)  # inference graphs have no dropout: identity (float, as the reference)
+
+
+# Further op families, one module each (each defines __all__).
+from unikeras.adapters.openvino.ops_elementwise import *  # noqa: E402,F401,F403
+from unikeras.adapters.openvino.ops_reductions import *  # noqa: E402,F401,F403
+from unikeras.adapters.openvino.ops_arrays import *  # noqa: E402,F401,F403
+from unikeras.adapters.openvino.ops_neural import *  # noqa: E402,F401,F403
+from unikeras.adapters.openvino.ops_linalg import *  # noqa: E402,F401,F403
+from unikeras.adapters.openvino.ops_control import *  # noqa: E402,F401,F403

@@ -835,3 +835,12 @@ def random_dropout(inputs, rate, noise_shape=None, seed=None):
     keep = _R.GreaterEqual(x=u, y=_as(rate, sd.name))
     return _R.SelectV2(condition=keep, t=_R.RealDiv(x=x, y=_as(1 - rate, x.dtype.name)),
                        e=tf.zeros((), x.dtype))
+
+
+# Further op families, one module each (each defines __all__).
+from unikeras.adapters.tf_module.ops_elementwise import *  # noqa: E402,F401,F403
+from unikeras.adapters.tf_module.ops_reductions import *  # noqa: E402,F401,F403
+from unikeras.adapters.tf_module.ops_arrays import *  # noqa: E402,F401,F403
+from unikeras.adapters.tf_module.ops_neural import *  # noqa: E402,F401,F403
+from unikeras.adapters.tf_module.ops_linalg import *  # noqa: E402,F401,F403
+from unikeras.adapters.tf_module.ops_control import *  # noqa: E402,F401,F403

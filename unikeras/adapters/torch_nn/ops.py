@@ -644,3 +644,12 @@ def random_dropout(inputs, rate, noise_shape=None, seed=None):
         noise_shape = tuple(x.shape[i] if d is None else d for i, d in enumerate(noise_shape))
     keep = torch.rand(noise_shape, generator=_generator(seed, x.device), device=x.device) >= rate
     return torch.where(keep, x / (1 - rate), 0.0)
+
+
+# Further op families, one module each (each defines __all__).
+from unikeras.adapters.torch_nn.ops_elementwise import *  # noqa: E402,F401,F403
+from unikeras.adapters.torch_nn.ops_reductions import *  # noqa: E402,F401,F403
+from unikeras.adapters.torch_nn.ops_arrays import *  # noqa: E402,F401,F403
+from unikeras.adapters.torch_nn.ops_neural import *  # noqa: E402,F401,F403
+from unikeras.adapters.torch_nn.ops_linalg import *  # noqa: E402,F401,F403
+from unikeras.adapters.torch_nn.ops_control import *  # noqa: E402,F401,F403

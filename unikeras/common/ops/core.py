@@ -41,3 +41,7 @@ def is_tensor(x):
     from unikeras.common.ops import dispatch
     b = dispatch.backend_of_type(type(x))
     return b not in (None, dispatch.WEAK, "variable")
+
+
+# Further definitions of this namespace, one module per family.
+from unikeras.common.ops.control import *  # noqa: E402,F401,F403

@@ -55,3 +55,7 @@ def dense(x, kernel, bias=None):
     if s[-1] is not None and s[-1] != ks[0]:
         raise ValueError(f"dense: input last dimension {s[-1]} does not match kernel shape {ks}.")
     return KerasTensor(s[:-1] + (ks[1],), dtypes.result_type(d, kd))
+
+
+# Further definitions of this namespace, one module per family.
+from unikeras.common.ops.neural import *  # noqa: E402,F401,F403

@@ -362,3 +362,9 @@ def arange(start, stop=None, step=1, dtype=None):
         start, stop = 0, start
     n = len(range(0, int(-(-(stop - start) // step))))
     return KerasTensor((n,), dtype or dtypes.result_type(start, stop, step))
+
+
+# Further definitions of this namespace, one module per family.
+from unikeras.common.ops.elementwise import *  # noqa: E402,F401,F403
+from unikeras.common.ops.reductions import *  # noqa: E402,F401,F403
+from unikeras.common.ops.arrays import *  # noqa: E402,F401,F403

@@ -1,0 +1,3 @@
+"""Backend implementations of the linalg op family."""
+
+__all__ = []

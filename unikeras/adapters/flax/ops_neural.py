@@ -1,0 +1,3 @@
+"""Backend implementations of the neural op family."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Backend implementations of the arrays op family."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Backend implementations of the reductions op family."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Backend implementations of the control op family."""
+
+__all__ = []

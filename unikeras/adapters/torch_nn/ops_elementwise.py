@@ -1,0 +1,3 @@
+"""Backend implementations of the elementwise op family."""
+
+__all__ = []

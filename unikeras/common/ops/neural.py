@@ -1,0 +1,3 @@
+"""Op definitions: the neural family (see unikeras/common/ops/op.py for the pattern)."""
+
+__all__ = []
