@@ -555,17 +555,33 @@ class Adam(Optimizer):
         if self.amsgrad:
             self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
 
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        gradient = ops.cast(gradient, dtype)
+    def _update(self, grads, trainable_variables):
+        # The bias-corrected step size depends only on the step: compute it once per apply.
+        self._step_sizes = {}
+        try:
+            super()._update(grads, trainable_variables)
+        finally:
+            self._step_sizes = None
+
+    def _step_size(self, dtype, learning_rate):
+        cache = getattr(self, "_step_sizes", None)
+        if cache is not None and dtype in cache:
+            return cache[dtype]
         step = ops.cast(self.iterations + 1, dtype)
         beta_1_power = ops.power(ops.cast(self.beta_1, dtype), step)
         beta_2_power = ops.power(ops.cast(self.beta_2, dtype), step)
+        # Bias correction folded into the step size, as Keras does.
+        alpha = ops.cast(learning_rate, dtype) * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        if cache is not None:
+            cache[dtype] = alpha
+        return alpha
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        gradient = ops.cast(gradient, dtype)
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
-        # Bias correction folded into the step size, as Keras does.
-        alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        alpha = self._step_size(dtype, learning_rate)
         m.assign(m.value + (gradient - m.value) * (1 - self.beta_1))
         v.assign(v.value + (ops.square(gradient) - v.value) * (1 - self.beta_2))
         v_used = v.value
