@@ -21,10 +21,19 @@ def map_structure(fn, structure):
 
 
 def pack_sequence_as(structure, flat):
-    """Inverse of `flatten`: rebuild `structure` with the leaves of `flat`."""
+    """Inverse of `flatten`: rebuild `structure` with the leaves of `flat` (dict values are
+    taken in sorted-key order, as `flatten` visits them)."""
     it = iter(flat)
-    out = map_structure(lambda _: next(it), structure)
-    return out
+
+    def pack(s):
+        if isinstance(s, (list, tuple)):
+            items = [pack(x) for x in s]
+            return type(s)(items) if type(s) in (list, tuple) else type(s)(*items)
+        if isinstance(s, dict):
+            packed = {k: pack(s[k]) for k in sorted(s)}
+            return {k: packed[k] for k in s}
+        return next(it)
+    return pack(structure)
 
 
 def is_nested(x):
