@@ -303,9 +303,9 @@ def get_item(x, key):
     n_index = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
     if Ellipsis in key:
         i = key.index(Ellipsis)
-        key = key[:i] + (slice(None),) * (len(shape) - n_index) + key[i + 1:]
+        key = key[:i] + (builtins.slice(None),) * (len(shape) - n_index) + key[i + 1:]
     else:
-        key = key + (slice(None),) * (len(shape) - n_index)
+        key = key + (builtins.slice(None),) * (len(shape) - n_index)
     out, dim = [], 0
     for k in key:
         if k is None:
@@ -313,7 +313,7 @@ def get_item(x, key):
             continue
         d = shape[dim]
         dim += 1
-        if isinstance(k, slice):
+        if isinstance(k, builtins.slice):
             out.append(None if d is None else len(range(*k.indices(d))))
         elif not isinstance(k, int):
             raise TypeError(f"get_item: unsupported symbolic index {k!r}.")
