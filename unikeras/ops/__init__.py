@@ -3,7 +3,7 @@
 A call on torch tensors returns torch tensors, on jax arrays jax arrays, on tf tensors tf
 tensors, on KerasTensors KerasTensors; NumPy inputs alone run on the current backend.
 """
-from unikeras.common.ops import core, linalg, nn, numpy
+from unikeras.common.ops import core, image, linalg, nn, numpy
 from unikeras.common.ops.dispatch import backend_scope, current_backend
 
 
@@ -14,7 +14,7 @@ def _export(module):
     return names
 
 
-__all__ = ["core", "linalg", "nn", "numpy", "backend_scope", "current_backend", "is_tensor", "abs"]
+__all__ = ["core", "image", "linalg", "nn", "numpy", "backend_scope", "current_backend", "is_tensor", "abs"]
 for _m in (core, numpy, nn, linalg):
     __all__ += _export(_m)
 is_tensor = core.is_tensor

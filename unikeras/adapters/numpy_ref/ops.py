@@ -285,3 +285,5 @@ from unikeras.adapters.numpy_ref.ops_arrays import *  # noqa: E402,F401,F403
 from unikeras.adapters.numpy_ref.ops_neural import *  # noqa: E402,F401,F403
 from unikeras.adapters.numpy_ref.ops_linalg import *  # noqa: E402,F401,F403
 from unikeras.adapters.numpy_ref.ops_control import *  # noqa: E402,F401,F403
+from unikeras.adapters.numpy_ref.ops_image import *  # noqa: E402,F401,F403
+from unikeras.adapters.numpy_ref.ops_random import *  # noqa: E402,F401,F403

@@ -844,3 +844,5 @@ from unikeras.adapters.tf_module.ops_arrays import *  # noqa: E402,F401,F403
 from unikeras.adapters.tf_module.ops_neural import *  # noqa: E402,F401,F403
 from unikeras.adapters.tf_module.ops_linalg import *  # noqa: E402,F401,F403
 from unikeras.adapters.tf_module.ops_control import *  # noqa: E402,F401,F403
+from unikeras.adapters.tf_module.ops_image import *  # noqa: E402,F401,F403
+from unikeras.adapters.tf_module.ops_random import *  # noqa: E402,F401,F403

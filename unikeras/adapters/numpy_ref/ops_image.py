@@ -1,0 +1,3 @@
+"""Backend implementations of the image op family."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Op definitions: the image family (`unikeras.ops.image`)."""
+
+__all__ = []
