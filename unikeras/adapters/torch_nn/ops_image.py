@@ -1,3 +1,220 @@
-"""Backend implementations of the image op family."""
+"""Backend implementations of the image op family (torch)."""
+import itertools
 
-__all__ = []
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from unikeras.adapters.torch_nn.ops import _float, _to_tensor
+from unikeras.adapters.torch_nn.ops import _FLOATS
+from unikeras.common.ops.image import (
+    GRAY_WEIGHTS, check_affine, check_map_coordinates, check_perspective, check_resize_args,
+    crop_amounts, gaussian_args, gaussian_kernel_1d, image_axes, pad_amounts, patch_geometry,
+    perspective_coefficients, volume_patch_geometry)
+
+__all__ = ["rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize", "pad_images", "crop_images",
+           "extract_patches", "gaussian_blur", "map_coordinates",
+           "affine_transform", "perspective_transform", "extract_patches_3d"]
+
+
+def rgb_to_grayscale(images, data_format=None):
+    x = _float(images)
+    c = image_axes("rgb_to_grayscale", tuple(x.shape), data_format)[2]
+    w = torch.tensor(GRAY_WEIGHTS, dtype=x.dtype).reshape((3,) + (1,) * (x.ndim - 1 - c))
+    return torch.sum(x * w, dim=c, keepdim=True)
+
+
+def rgb_to_hsv(images, data_format=None):
+    x = _to_tensor(images)
+    c = image_axes("rgb_to_hsv", tuple(x.shape), data_format)[2]
+    r, g, b = torch.unbind(x, dim=c)
+    v = torch.maximum(torch.maximum(r, g), b)
+    rng = v - torch.minimum(torch.minimum(r, g), b)
+    pos = rng > 0
+    safe = torch.where(pos, rng, torch.ones_like(rng))
+    s = torch.where(v > 0, rng / torch.where(v > 0, v, torch.ones_like(v)), torch.zeros_like(v))
+    h = torch.where(r == v, (g - b) / safe, torch.where(g == v, (b - r) / safe + 2, (r - g) / safe + 4)) / 6
+    h = torch.where(pos, h, torch.zeros_like(h))
+    h = torch.where(h < 0, h + 1, h)
+    return torch.stack([h, s, v], dim=c)
+
+
+def hsv_to_rgb(images, data_format=None):
+    x = _to_tensor(images)
+    c = image_axes("hsv_to_rgb", tuple(x.shape), data_format)[2]
+    h, s, v = torch.unbind(x, dim=c)
+    dh = h * 6
+    dr = torch.clamp(torch.abs(dh - 3) - 1, 0, 1)
+    dg = torch.clamp(2 - torch.abs(dh - 2), 0, 1)
+    db = torch.clamp(2 - torch.abs(dh - 4), 0, 1)
+    return torch.stack([v * (1 - s + s * d) for d in (dr, dg, db)], dim=c)
+
+
+def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
+           pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
+    size = check_resize_args(size, interpolation, antialias, crop_to_aspect_ratio, pad_to_aspect_ratio)
+    x = _float(images)
+    h, w, c = image_axes("resize", tuple(x.shape), data_format)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x, h, w, c = x[None], h + 1, w + 1, c + 1
+    if c == 3:
+        x = x.permute(0, 3, 1, 2)
+    mode = "nearest-exact" if interpolation == "nearest" else "bilinear"
+    y = F.interpolate(x, size=size, mode=mode, **({} if mode == "nearest-exact" else {"align_corners": False}))
+    if c == 3:
+        y = y.permute(0, 2, 3, 1)
+    return y[0] if unbatched else y
+
+
+def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
+               right_padding=None, target_height=None, target_width=None, data_format=None):
+    x = _to_tensor(images)
+    ph, pw, (h, w) = pad_amounts(tuple(x.shape), top_padding, left_padding, bottom_padding,
+                                 right_padding, target_height, target_width, data_format)
+    pads = [(0, 0)] * x.ndim
+    pads[h], pads[w] = ph, pw
+    flat = [v for pair in reversed(pads) for v in pair]
+    if x.dtype is torch.bool:
+        return F.pad(x.to(torch.uint8), flat).to(torch.bool)
+    return F.pad(x, flat)
+
+
+def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None,
+                right_cropping=None, target_height=None, target_width=None, data_format=None):
+    x = _to_tensor(images)
+    ch, cw, (h, w) = crop_amounts(tuple(x.shape), top_cropping, left_cropping, bottom_cropping,
+                                  right_cropping, target_height, target_width, data_format)
+    key = [slice(None)] * x.ndim
+    key[h] = slice(ch[0], x.shape[h] - ch[1])
+    key[w] = slice(cw[0], x.shape[w] - cw[1])
+    return x[tuple(key)]
+
+
+def _nchw(x, c):
+    """Batched channels-first view of `x` (channel axis `c`) and the function undoing it."""
+    unbatched = x.ndim == 3
+    if unbatched:
+        x, c = x[None], c + 1
+    x = torch.movedim(x, c, 1)
+
+    def back(y):
+        y = torch.movedim(y, 1, c)
+        return y[0] if unbatched else y
+    return x, back
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
+    x = _to_tensor(images)
+    (_, _, c), (kh, kw), (sh, sw), (dh, dw), pads, (oh, ow) = patch_geometry(
+        tuple(x.shape), size, strides, dilation_rate, padding, data_format)
+    x, back = _nchw(x, c)
+    n, ch = x.shape[0], x.shape[1]
+    x = F.pad(x, [pads[1][0], pads[1][1], pads[0][0], pads[0][1]]) if pads != [(0, 0), (0, 0)] else x
+    if x.dtype in _FLOATS:
+        y = F.unfold(x, (kh, kw), dilation=(dh, dw), stride=(sh, sw))  # (n, ch*kh*kw, oh*ow)
+        y = y.reshape(n, ch, kh * kw, oh, ow).transpose(1, 2)  # (n, kh*kw, ch, oh, ow)
+    else:
+        y = torch.stack([x[:, :, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw]
+                         for i in range(kh) for j in range(kw)], dim=1)
+    return back(y.reshape(n, kh * kw * ch, oh, ow))
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
+    (kh, kw), (sy, sx) = gaussian_args(kernel_size, sigma)
+    x = _float(images)
+    c = image_axes("gaussian_blur", tuple(x.shape), data_format)[2]
+    x, back = _nchw(x, c)
+    ch = x.shape[1]
+    k = torch.tensor(np.outer(gaussian_kernel_1d(kh, sy), gaussian_kernel_1d(kw, sx)), dtype=x.dtype)
+    k = k.expand(ch, 1, kh, kw)
+    if kh % 2 and kw % 2:
+        return back(F.conv2d(x, k, padding=(kh // 2, kw // 2), groups=ch))
+    x = F.pad(x, [(kw - 1) // 2, kw // 2, (kh - 1) // 2, kh // 2])
+    return back(F.conv2d(x, k, groups=ch))
+
+
+def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):
+    x = _float(inputs)
+    c = torch.stack([_to_tensor(i) for i in coordinates]) if isinstance(coordinates, (list, tuple)) \
+        else _to_tensor(coordinates)
+    check_map_coordinates(tuple(x.shape), tuple(c.shape), order, fill_mode)
+    c = c.to(x.dtype)
+    flat = x.reshape(-1)
+    strides = [int(np.prod(x.shape[d + 1:])) for d in range(x.ndim)]
+    fill = torch.tensor(fill_value, dtype=x.dtype)
+    valid_all = torch.ones(c.shape[1:], dtype=torch.bool)
+    if order == 0:
+        valid, lin = valid_all, 0
+        for d in range(x.ndim):
+            i = torch.floor(c[d] + 0.5)
+            valid = valid & (i >= 0) & (i <= x.shape[d] - 1)
+            lin = lin + torch.clamp(i, 0, x.shape[d] - 1).long() * strides[d]
+        return torch.where(valid, flat[lin], fill)
+    lo = [torch.floor(c[d]) for d in range(x.ndim)]
+    out = 0
+    for corner in itertools.product((0, 1), repeat=x.ndim):
+        w, valid, lin = 1, valid_all, 0
+        for d, bit in enumerate(corner):
+            i = lo[d] + bit
+            w = w * (1 - torch.abs(c[d] - i))
+            valid = valid & (i >= 0) & (i <= x.shape[d] - 1)
+            lin = lin + torch.clamp(i, 0, x.shape[d] - 1).long() * strides[d]
+        out = out + w * torch.where(valid, flat[lin], fill)
+    return out
+
+
+def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0,
+                     data_format=None):
+    x = _float(images)
+    t = _to_tensor(transform)
+    _, _, c = check_affine(tuple(x.shape), tuple(t.shape), interpolation, fill_mode, data_format)
+    x, back = _nchw(x, c)
+    n, _, h, w = x.shape
+    t = t.reshape(-1, 8).to(x.dtype).expand(n, 8)
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
+    a0, a1, a2, b0, b1, b2, c0, c1 = [t[:, i, None, None] for i in range(8)]
+    k = c0 * xs + c1 * ys + 1
+    in_x = (a0 * xs + a1 * ys + a2) / k
+    in_y = (b0 * xs + b1 * ys + b2) / k
+    # grid_sample (align_corners=False) takes pixel p at normalized (2p + 1) / size - 1; its
+    # zero padding per out-of-range neighbour becomes `fill_value` by sampling x - fill.
+    if interpolation == "nearest":  # halves round up (grid_sample would round them to even)
+        in_x, in_y = torch.floor(in_x + 0.5), torch.floor(in_y + 0.5)
+    grid = torch.stack([(2 * in_x + 1) / w - 1, (2 * in_y + 1) / h - 1], dim=-1)
+    mode = "nearest" if interpolation == "nearest" else "bilinear"
+    y = F.grid_sample(x - fill_value, grid, mode=mode, padding_mode="zeros", align_corners=False)
+    return back(y + fill_value)
+
+
+def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0,
+                          data_format=None):
+    x = _float(images)
+    sp, ep = _to_tensor(start_points), _to_tensor(end_points)
+    check_perspective(tuple(x.shape), tuple(sp.shape), tuple(ep.shape), interpolation, data_format)
+    t = perspective_coefficients(sp.to(x.dtype), ep.to(x.dtype), torch.stack, torch.linalg.solve)
+    return affine_transform(x, t.reshape(-1, 8), interpolation, "constant", fill_value, data_format)
+
+
+def _pad5(x, pads):
+    flat = [v for pair in reversed(pads) for v in pair]
+    if x.dtype is torch.bool:
+        return F.pad(x.to(torch.uint8), flat).to(torch.bool)
+    return F.pad(x, flat)
+
+
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
+    x = _to_tensor(volumes)
+    (_, c), (kd, kh, kw), (sd, sh, sw), (dd, dh, dw), pads, (od, oh, ow) = volume_patch_geometry(
+        tuple(x.shape), size, strides, dilation_rate, padding, data_format)
+    unbatched = len(x.shape) == 4
+    if unbatched:
+        x, c = x[None], c + 1
+    x = torch.movedim(x, c, -1)
+    x = _pad5(x, [(0, 0), pads[0], pads[1], pads[2], (0, 0)])
+    taps = [x[:, a * dd:a * dd + (od - 1) * sd + 1:sd, i * dh:i * dh + (oh - 1) * sh + 1:sh,
+              j * dw:j * dw + (ow - 1) * sw + 1:sw] for a in range(kd) for i in range(kh) for j in range(kw)]
+    y = torch.stack(taps, 4)  # (n, od, oh, ow, kd*kh*kw, ch)
+    y = torch.reshape(y, [-1, od, oh, ow, kd * kh * kw * x.shape[-1]])
+    y = torch.movedim(y, -1, c)
+    return y[0] if unbatched else y
