@@ -34,6 +34,8 @@ import timeit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from machine_info import versions, git_revision, loadavg  # noqa: E402
 BACKENDS = ("torch", "jax", "tensorflow")
 CASES = ("add", "add_s", "matmul")
 CASE_LABEL = {
@@ -130,41 +132,6 @@ def worker(args):
 # --------------------------------------------------------------------------------------------
 # driver
 # --------------------------------------------------------------------------------------------
-def versions():
-    from importlib import metadata
-    out = {"python": platform.python_version()}
-    for name, dists in (("unikeras", ["unikeras"]), ("torch", ["torch"]), ("jax", ["jax"]),
-                        ("jaxlib", ["jaxlib"]),
-                        ("tensorflow", ["tensorflow", "tensorflow-cpu", "tensorflow-intel"]),
-                        ("numpy", ["numpy"])):
-        out[name] = "-"
-        for dist in dists:
-            try:
-                out[name] = metadata.version(dist)
-                break
-            except metadata.PackageNotFoundError:
-                pass
-    return out
-
-
-def git_revision():
-    try:
-        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "unikeras"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return (rev + (" + uncommitted changes in unikeras/" if dirty else "")) or "?"
-    except (OSError, subprocess.SubprocessError):
-        return "?"
-
-
-def loadavg():
-    try:
-        return "%.2f %.2f %.2f" % os.getloadavg()
-    except OSError:
-        return "?"
-
-
 def run_backend(backend, args):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", backend,
            "--number", str(args.number), "--repeats", str(args.repeats),

@@ -32,6 +32,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from machine_info import versions, git_revision  # noqa: E402
 IN_DIM, HIDDEN, CLASSES, BATCH, LR = 784, 512, 10, 128, 1e-3
 BACKENDS = ("torch", "jax", "tensorflow")
 RESULT_TAG = "@@RESULT@@ "
@@ -375,34 +377,6 @@ def measure_fit(backend, args, profile=False):
     results.setdefault("keras", {"error": "skipped (--no-keras)"})
     results.setdefault("native", {})
     return results
-
-
-def versions():
-    from importlib import metadata
-    out = {"python": platform.python_version()}
-    for name, dists in (("unikeras", ["unikeras"]), ("keras", ["keras"]), ("torch", ["torch"]),
-                        ("jax", ["jax"]), ("jaxlib", ["jaxlib"]), ("flax", ["flax"]),
-                        ("tensorflow", ["tensorflow", "tensorflow-cpu", "tensorflow-intel"]),
-                        ("numpy", ["numpy"])):
-        out[name] = "-"
-        for dist in dists:
-            try:
-                out[name] = metadata.version(dist)
-                break
-            except metadata.PackageNotFoundError:
-                pass
-    return out
-
-
-def git_revision():
-    try:
-        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "unikeras"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return (rev + (" + uncommitted changes in unikeras/" if dirty else "")) or "?"
-    except (OSError, subprocess.SubprocessError):
-        return "?"
 
 
 def cpu_name():

@@ -48,6 +48,12 @@ def _promoted(x1, x2):
     return dtypes.result_type(dtype_of(x1), dtype_of(x2))
 
 
+def _real_float_binary(name, x1, x2):
+    """Broadcast shape and the promoted dtype made float (complex refused)."""
+    return KerasTensor(_shape2(name, x1, x2),
+                       _real_float(name, KerasTensor((), _promoted(x1, x2))).dtype)
+
+
 def _binary_same(name, x1, x2, bool_as=None):
     dtype = _promoted(x1, x2)
     if dtype == "bool" and bool_as:
@@ -109,8 +115,7 @@ def arctan(x):
 @op
 def arctan2(x1, x2):
     """Angle of the point (x2, x1) in (-pi, pi], quadrant-aware `arctan(x1 / x2)`."""
-    return KerasTensor(_shape2("arctan2", x1, x2),
-                       _real_float("arctan2", KerasTensor((), _promoted(x1, x2))).dtype)
+    return _real_float_binary("arctan2", x1, x2)
 
 
 @op
@@ -158,8 +163,7 @@ def rad2deg(x):
 @op
 def hypot(x1, x2):
     """`sqrt(x1**2 + x2**2)` element-wise, without intermediate overflow."""
-    return KerasTensor(_shape2("hypot", x1, x2),
-                       _real_float("hypot", KerasTensor((), _promoted(x1, x2))).dtype)
+    return _real_float_binary("hypot", x1, x2)
 
 
 @op
@@ -202,15 +206,13 @@ def log10(x):
 @op
 def logaddexp(x1, x2):
     """`log(exp(x1) + exp(x2))` computed without overflow."""
-    return KerasTensor(_shape2("logaddexp", x1, x2),
-                       _real_float("logaddexp", KerasTensor((), _promoted(x1, x2))).dtype)
+    return _real_float_binary("logaddexp", x1, x2)
 
 
 @op
 def logaddexp2(x1, x2):
     """`log2(2**x1 + 2**x2)` computed without overflow."""
-    return KerasTensor(_shape2("logaddexp2", x1, x2),
-                       _real_float("logaddexp2", KerasTensor((), _promoted(x1, x2))).dtype)
+    return _real_float_binary("logaddexp2", x1, x2)
 
 
 @op
@@ -395,15 +397,13 @@ def lcm(x1, x2):
 @op
 def heaviside(x1, x2):
     """Step function: 0 where x1 < 0, `x2` where x1 == 0, 1 where x1 > 0."""
-    return KerasTensor(_shape2("heaviside", x1, x2),
-                       _real_float("heaviside", KerasTensor((), _promoted(x1, x2))).dtype)
+    return _real_float_binary("heaviside", x1, x2)
 
 
 @op
 def nextafter(x1, x2):
     """The next representable floating-point value after `x1` toward `x2`."""
-    return KerasTensor(_shape2("nextafter", x1, x2),
-                       _real_float("nextafter", KerasTensor((), _promoted(x1, x2))).dtype)
+    return _real_float_binary("nextafter", x1, x2)
 
 
 # --- bitwise -------------------------------------------------------------------------------
