@@ -1,4 +1,9 @@
-"""The op coverage report counts names that exist and have a backend implementation."""
+"""The op coverage report counts names that exist and have a backend implementation, and
+checks each Keras namespace's names are exposed by the matching unikeras module."""
+import importlib
+
+import pytest
+
 from unikeras.utils import coverage
 
 
@@ -13,6 +18,21 @@ def test_report_on_a_small_catalog(tmp_path, capsys):
     assert "missing (1): not_an_op_at_all" in out
 
 
-def test_catalog_ships_with_the_package():
+def test_catalogs_ship_with_the_package():
     names = coverage.catalog()
     assert len(names) == 337 and "add" in names and "while_loop" in names
+    full = coverage.backend_catalog()
+    assert len(full) == 337 + 16 and "image.resize" in full and "resize" not in names
+
+
+def test_image_names_resolve_in_the_image_namespace():
+    assert coverage.implemented("image.resize", "numpy")
+    assert not coverage.implemented("image.not_an_image_op", "numpy")
+
+
+@pytest.mark.parametrize("keras_name,module_name", sorted(coverage.NAMESPACES.items()))
+def test_every_keras_namespace_name_is_exposed_and_importable(keras_name, module_name):
+    total, absent = coverage.namespace_report()[keras_name]
+    assert total > 0 and absent == [], f"{module_name} lacks {absent}"
+    module = importlib.import_module(module_name)   # `import unikeras.ops.numpy` works
+    assert module.__name__ == module_name

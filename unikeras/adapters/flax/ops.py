@@ -427,7 +427,8 @@ def ones_like(x, dtype=None):
     return jnp.ones_like(_j(x), dtype=dtype and _jdtype(dtype))
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=None, dtype=None):
+    step = 1 if step is None else step
     dtype = dtype or dtypes.result_type(*(s for s in (start, stop, step) if s is not None))
     jd = _jdtype(dtype)
     if jd == _BOOL:  # jax has no bool iota

@@ -180,7 +180,8 @@ def ones_like(x, dtype=None):
     return np.ones_like(np.asarray(x), dtype=dtype and dtypes.standardize_dtype(dtype))
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=None, dtype=None):
+    step = 1 if step is None else step
     dtype = dtype or dtypes.result_type(start, *(s for s in (stop, step) if s is not None))
     return np.arange(start, stop, step, dtype=dtypes.standardize_dtype(dtype))
 

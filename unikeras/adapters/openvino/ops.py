@@ -625,7 +625,8 @@ def ones_like(x, dtype=None):
 
 
 @_graph_op
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=None, dtype=None):
+    step = 1 if step is None else step
     dtype = dtype or dtypes.result_type(*[_weak_dtype(s) for s in (start, stop, step)
                                           if s is not None])
     dtype = _std(dtype)

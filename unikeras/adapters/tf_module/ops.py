@@ -575,7 +575,8 @@ def ones_like(x, dtype=None):
     return tf.ones_like(x, dtype=_TF[dtypes.standardize_dtype(dtype)] if dtype else None)
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=None, dtype=None):
+    step = 1 if step is None else step
     dtype = dtypes.standardize_dtype(
         dtype or dtypes.result_type(start, *(s for s in (stop, step) if s is not None)))
     if stop is None:

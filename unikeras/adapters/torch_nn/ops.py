@@ -478,7 +478,8 @@ def ones_like(x, dtype=None):
     return torch.ones_like(x, dtype=dtype and _torch_dtype(dtype))
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=None, dtype=None):
+    step = 1 if step is None else step
     dtype = dtype or dtypes.result_type(start, *(s for s in (stop, step) if s is not None))
     if stop is None:
         start, stop = 0, start

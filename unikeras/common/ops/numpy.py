@@ -356,8 +356,9 @@ def ones_like(x, dtype=None):
 
 
 @op
-def arange(start, stop=None, step=1, dtype=None):
-    """Evenly spaced values in `[start, stop)`."""
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in `[start, stop)`, `step` apart (default 1)."""
+    step = 1 if step is None else step
     if stop is None:
         start, stop = 0, start
     n = len(range(0, int(-(-(stop - start) // step))))
