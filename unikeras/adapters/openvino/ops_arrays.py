@@ -1,7 +1,9 @@
-"""OpenVINO graph builders of the arrays op family (the subset inference graphs use: stack,
-split, tile, repeat, pad, flip, take, take_along_axis, broadcast_to, moveaxis, swapaxes,
-ravel, einsum, tensordot, dot, eye, identity, slice, full_like). Dynamic dimensions are
-kept wherever the op allows; ranks must be static."""
+"""OpenVINO graph builders of the arrays op family: joining, splitting, reordering,
+gathering, diagonals and triangles, creation, products, dynamic slices and scatters.
+Dynamic dimensions are kept wherever the op allows; ranks must be static.
+
+Not here, because OpenVINO cannot express them exactly: `view` (no bit-reinterpreting
+op), `view_as_real` / `view_as_complex` (no complex element type)."""
 import builtins
 import operator
 
@@ -10,9 +12,13 @@ import openvino.opset16 as ovo
 
 from unikeras.common import dtypes
 from unikeras.common.ops import arrays as _defs
+from unikeras.common.ops.shapes import broadcast_shapes
+from unikeras.common.symbolic import KerasTensor
+from unikeras.adapters.numpy_ref import ops_arrays as _np_ref
 from unikeras.adapters.openvino.ops import (
-    _as, _axis, _cast, _constant, _filled_like, _graph_op, _i64, _is_graph, _promote, _shape,
-    _std, _weak_dtype, as_output, dtype_name, matmul as _matmul)
+    _as, _axis, _cast, _constant, _filled, _filled_like, _graph_op, _i64, _is_graph, _promote,
+    _shape, _std, _weak_dtype, as_output, convert_to_tensor as _convert_to_tensor, dtype_name,
+    matmul as _matmul, multiply as _multiply, zeros_like as _zeros_like)
 
 _INT64_MIN = np.iinfo(np.int64).min
 
@@ -297,6 +303,652 @@ def full_like(x, fill_value, dtype=None):
     return _filled_like("full_like", x, fill_value, dtype)
 
 
+# --- shared helpers of the ops below --------------------------------------------------------
+def _sym(x):
+    """Graph values as KerasTensors (static rank, None for dynamic dims), for the rules."""
+    if _is_graph(x):
+        o = as_output(x)
+        return KerasTensor(_shape(o), dtype_name(o))
+    if isinstance(x, (list, tuple)) and builtins.any(_is_graph(i) for i in x):
+        return type(x)(_sym(i) for i in x)
+    return x
+
+
+def _rule(name, *args, **kwargs):
+    """The op's symbolic rule on the graph arguments: validates them (ValueErrors naming the
+    op) and gives the output spec(s)."""
+    return getattr(_defs, name).rule(*[_sym(a) for a in args],
+                                     **{k: _sym(v) for k, v in kwargs.items()})
+
+
+def _scalar(o):
+    return ovo.squeeze(o, _i64([0])).output(0)
+
+
+def _iota(o, a):
+    """0 .. dim(a)-1 of `o` as int64 (a constant when the dimension is static)."""
+    d = _shape(o)[a]
+    if d is not None:
+        return _i64(np.arange(d))
+    return ovo.range(_i64(0), _scalar(_dim(o, a)), _i64(1), "i64").output(0)
+
+
+def _band(o, cmp, k):
+    """Boolean (rows, cols) mask over the last two axes of `o`: cmp(col - row, k)."""
+    rank = len(_shape(o))
+    rows = ovo.unsqueeze(_iota(o, rank - 2), _i64([1])).output(0)
+    cols = ovo.unsqueeze(_iota(o, rank - 1), _i64([0])).output(0)
+    return cmp(ovo.subtract(cols, rows), _i64(k)).output(0)
+
+
+def _flatten(o):
+    return ovo.reshape(o, _i64([-1]), False).output(0)
+
+
+def _numbers_only(name, o):
+    if dtype_name(o) == "bool":
+        raise TypeError(f"{name}: not supported for bool tensors on OpenVINO.")
+
+
+# --- joining and splitting -------------------------------------------------------------------
+@_graph_op
+def unstack(x, num=None, axis=0):
+    o = as_output(x)
+    n = len(_rule("unstack", o, num, axis))
+    shape = _shape(o)
+    a = _axis("unstack", axis, len(shape))
+    if shape[a] is not None:
+        node = ovo.variadic_split(o, _i64(a), _i64([1] * n))
+    else:
+        node = ovo.split(o, _i64(a), n)
+    return [ovo.squeeze(node.output(i), _i64([a])).output(0) for i in range(n)]
+
+
+@_graph_op
+def array_split(x, indices_or_sections, axis=0):
+    return _split("array_split", x, indices_or_sections, axis, False)
+
+
+@_graph_op
+def hsplit(x, indices_or_sections):
+    o = as_output(x)
+    _rule("hsplit", o, indices_or_sections)
+    return _split("hsplit", o, indices_or_sections, 1 if len(_shape(o)) > 1 else 0, True)
+
+
+@_graph_op
+def vsplit(x, indices_or_sections):
+    o = as_output(x)
+    _rule("vsplit", o, indices_or_sections)
+    return _split("vsplit", o, indices_or_sections, 0, True)
+
+
+@_graph_op
+def dsplit(x, indices_or_sections):
+    o = as_output(x)
+    _rule("dsplit", o, indices_or_sections)
+    return _split("dsplit", o, indices_or_sections, 2, True)
+
+
+def _atleast(o, n):
+    rank = len(_shape(o))
+    if rank >= n:
+        return o
+    axes = {(0, 1): [0], (0, 2): [0, 1], (1, 2): [0], (0, 3): [0, 1, 2], (1, 3): [0, 2],
+            (2, 3): [2]}
+    return ovo.unsqueeze(o, _i64(axes[(rank, n)])).output(0)
+
+
+def _joined(name, xs, n, axis_of):
+    xs = list(xs)
+    d = _rule(name, xs).dtype
+    outs = [_atleast(_as(x, d), n) for x in xs]
+    return ovo.concat(outs, axis_of(len(_shape(outs[0])))).output(0)
+
+
+@_graph_op
+def hstack(xs):
+    return _joined("hstack", xs, 1, lambda r: 0 if r == 1 else 1)
+
+
+@_graph_op
+def vstack(xs):
+    return _joined("vstack", xs, 2, lambda r: 0)
+
+
+@_graph_op
+def dstack(xs):
+    return _joined("dstack", xs, 3, lambda r: 2)
+
+
+@_graph_op
+def append(x1, x2, axis=None):
+    out = _rule("append", x1, x2, axis)
+    a, b = _as(x1, out.dtype), _as(x2, out.dtype)
+    if axis is None:
+        return ovo.concat([_flatten(a), _flatten(b)], 0).output(0)
+    return ovo.concat([a, b], _axis("append", axis, len(_shape(a)))).output(0)
+
+
+# --- reordering ------------------------------------------------------------------------------
+@_graph_op
+def fliplr(x):
+    o = as_output(x)
+    _rule("fliplr", o)
+    return flip(o, 1)
+
+
+@_graph_op
+def flipud(x):
+    o = as_output(x)
+    _rule("flipud", o)
+    return flip(o, 0)
+
+
+@_graph_op
+def roll(x, shift, axis=None):
+    o = as_output(x)
+    _rule("roll", o, shift, axis)
+    shifts = list(_defs.int_tuple("roll", shift, "shift"))
+    if axis is None:
+        flat = _flatten(o)
+        rolled = ovo.roll(flat, _i64([builtins.sum(shifts)]), _i64([0])).output(0)
+        return ovo.reshape(rolled, _dims(o), False).output(0)
+    axes = [_axis("roll", a, len(_shape(o))) for a in (
+        axis if isinstance(axis, (list, tuple)) else (axis,))]
+    if len(shifts) == 1:
+        shifts = shifts * len(axes)
+    return ovo.roll(o, _i64(shifts), _i64(axes)).output(0)
+
+
+@_graph_op
+def rot90(array, k=1, axes=(0, 1)):
+    o = as_output(array)
+    _rule("rot90", o, k, axes)
+    rank = len(_shape(o))
+    a0, a1 = (_axis("rot90", a, rank) for a in axes)
+    k = operator.index(k) % 4
+    if k == 0:
+        return o
+    if k == 2:
+        return flip(o, [a0, a1])
+    perm = list(range(rank))
+    perm[a0], perm[a1] = perm[a1], perm[a0]
+    if k == 1:
+        return ovo.transpose(flip(o, a1), _i64(perm)).output(0)
+    return flip(ovo.transpose(o, _i64(perm)).output(0), a1)
+
+
+# --- sizes -----------------------------------------------------------------------------------
+@_graph_op
+def size(x):
+    o = as_output(x)
+    shape = _shape(o)
+    if None not in shape:
+        return _constant(np.asarray(int(np.prod(shape, dtype=np.int64)), "int32"))
+    n = ovo.reduce_prod(_dims(o), _i64([0]), False).output(0)
+    return _cast(n, "int32")
+
+
+def ndim(x):
+    return len(_shape(as_output(x)))
+
+
+def dtype(x):
+    return dtype_name(as_output(x))
+
+
+@_graph_op
+def array(x, dtype=None):
+    return _convert_to_tensor(x, dtype)
+
+
+# --- diagonals and triangles -----------------------------------------------------------------
+def _last_two(o, axis1, axis2):
+    """`o` with axes axis1, axis2 moved to the end (in that order)."""
+    rank = len(_shape(o))
+    a, b = _axis("diagonal", axis1, rank), _axis("diagonal", axis2, rank)
+    perm = [i for i in range(rank) if i not in (a, b)] + [a, b]
+    return o if perm == list(range(rank)) else ovo.transpose(o, _i64(perm)).output(0)
+
+
+def _diagonal(o, k):
+    """Diagonal `k` of the last two axes of `o`, as the last axis."""
+    shape = _shape(o)
+    rank = len(shape)
+    flat = ovo.reshape(o, _i64([0] * (rank - 2) + [-1]), True).output(0)
+    n, m = shape[-2], shape[-1]
+    if n is not None and m is not None:
+        length = builtins.max(0, builtins.min(n + builtins.min(k, 0), m - builtins.max(k, 0)))
+        idx = _i64(np.arange(length) * (m + 1) + (k if k >= 0 else -k * m))
+    else:
+        nn, mm = _scalar(_dim(o, rank - 2)), _scalar(_dim(o, rank - 1))
+        length = ovo.maximum(_i64(0), ovo.minimum(ovo.add(nn, _i64(builtins.min(k, 0))),
+                                                  ovo.subtract(mm, _i64(builtins.max(k, 0)))))
+        first = _i64(k) if k >= 0 else ovo.multiply(mm, _i64(-k))
+        idx = ovo.add(ovo.multiply(ovo.range(_i64(0), length, _i64(1), "i64"),
+                                   ovo.add(mm, _i64(1))), first).output(0)
+    return ovo.gather(flat, idx, _i64(rank - 2)).output(0)
+
+
+@_graph_op
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    o = as_output(x)
+    _rule("diagonal", o, offset, axis1, axis2)
+    return _diagonal(_last_two(o, axis1, axis2), operator.index(offset))
+
+
+@_graph_op
+def trace(x, offset=0, axis1=0, axis2=1):
+    o = as_output(x)
+    out = _rule("trace", o, offset, axis1, axis2)
+    diag_ = _cast(_diagonal(_last_two(o, axis1, axis2), operator.index(offset)), out.dtype)
+    return ovo.reduce_sum(diag_, _i64([len(_shape(diag_)) - 1]), False).output(0)
+
+
+def _diag_matrix(o, k):
+    """Square matrix with vector `o` on diagonal `k`."""
+    square = ovo.pad(o, _i64([0]), _i64([builtins.abs(k)]), "constant",
+                     _as(0, dtype_name(o))).output(0)
+    # Element (r, c) of diagonal k holds o[r] for k >= 0, o[c] for k < 0.
+    values = ovo.unsqueeze(square, _i64([1 if k >= 0 else 0])).output(0)
+    grid = ovo.concat([_dims(square), _dims(square)], 0).output(0)
+    values = ovo.broadcast(values, grid).output(0)
+    mask = _band(values, ovo.equal, k)
+    return ovo.select(mask, values, _as(0, dtype_name(o))).output(0)
+
+
+@_graph_op
+def diag(x, k=0):
+    o = as_output(x)
+    _rule("diag", o, k)
+    k = operator.index(k)
+    if len(_shape(o)) == 1:
+        return _diag_matrix(o, k)
+    return _diagonal(o, k)
+
+
+@_graph_op
+def diagflat(x, k=0):
+    o = as_output(x)
+    _rule("diagflat", o, k)
+    return _diag_matrix(_flatten(o), operator.index(k))
+
+
+def _triangle(name, x, k, cmp):
+    o = as_output(x)
+    _rule(name, o, k)
+    return ovo.select(_band(o, cmp, operator.index(k)), o, _as(0, dtype_name(o))).output(0)
+
+
+@_graph_op
+def tril(x, k=0):
+    return _triangle("tril", x, k, ovo.less_equal)
+
+
+@_graph_op
+def triu(x, k=0):
+    return _triangle("triu", x, k, ovo.greater_equal)
+
+
+def _const_of(name, *args, **kwargs):
+    """A Constant with the reference's value (creation ops with no graph input)."""
+    value = getattr(_np_ref, name)(*args, **kwargs)
+    if isinstance(value, tuple):
+        return tuple(_constant(v, dtypes.standardize_dtype(v.dtype)) for v in value)
+    return _constant(value, dtypes.standardize_dtype(value.dtype))
+
+
+@_graph_op
+def tri(N, M=None, k=0, dtype=None):
+    d = _rule("tri", N, M, k, dtype).dtype
+    value = np.tri(N, M, k, dtype=np.float32 if d == "bfloat16" else d)
+    return _constant(value, d)
+
+
+# --- creation --------------------------------------------------------------------------------
+@_graph_op
+def empty(shape, dtype=None):
+    return _filled("empty", shape, 0, _std(dtype))
+
+
+@_graph_op
+def empty_like(x, dtype=None):
+    return _zeros_like(x, dtype)
+
+
+def _has_graph(*values):
+    return builtins.any(_is_graph(v) or (isinstance(v, (list, tuple)) and builtins.any(
+        _is_graph(i) for i in v)) for v in values)
+
+
+def _space(name, start, stop, num, endpoint, d, axis):
+    """(samples along a new leading axis moved to `axis`, step) of linspace in float `d`."""
+    num = operator.index(num)
+    s, e = _as(start, d), _as(stop, d)
+    rank = len(_bshape(s, e))
+    div = num - 1 if endpoint else num
+    step = ovo.divide(ovo.subtract(e, s), _as(div, d)).output(0) if div > 0 else \
+        ovo.add(ovo.subtract(e, s), _as(float("nan"), d)).output(0)
+    iota = _as(np.arange(num).reshape((num,) + (1,) * rank), d)
+    y = ovo.add(ovo.multiply(iota, step if div > 0 else _as(0, d)), s).output(0)
+    if endpoint and num > 1:
+        last = _constant((np.arange(num) == num - 1).reshape((num,) + (1,) * rank))
+        y = ovo.select(last, e, y).output(0)
+    a = _axis(name, axis, rank + 1)
+    if a:
+        perm = list(range(1, a + 1)) + [0] + list(range(a + 1, rank + 1))
+        y = ovo.transpose(y, _i64(perm)).output(0)
+    return y, step
+
+
+def _bshape(*outs):
+    return broadcast_shapes("linspace", *[_shape(o) for o in outs])
+
+
+def _from_float(y, d):
+    if dtypes.is_float(d):
+        return y
+    return _cast(ovo.floor(y).output(0), d)
+
+
+@_graph_op
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    out = _rule("linspace", start, stop, num, endpoint, retstep, dtype, axis)
+    if not _has_graph(start, stop):
+        return _const_of("linspace", start, stop, num, endpoint, retstep, dtype, axis)
+    d = (out[0] if retstep else out).dtype
+    cd = d if dtypes.is_float(d) else "float32"
+    y, step = _space("linspace", start, stop, num, endpoint, cd, axis)
+    y = _from_float(y, d)
+    if retstep:
+        return y, _cast(step, d)
+    return y
+
+
+@_graph_op
+def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
+    d = _rule("logspace", start, stop, num, endpoint, base, dtype, axis).dtype
+    if not _has_graph(start, stop, base):
+        return _const_of("logspace", start, stop, num, endpoint, base, dtype, axis)
+    cd = d if dtypes.is_float(d) else "float32"
+    y, _ = _space("logspace", start, stop, num, endpoint, cd, axis)
+    return _cast(ovo.power(_as(base, cd), y).output(0), d)
+
+
+@_graph_op
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    d = _rule("geomspace", start, stop, num, endpoint, dtype, axis).dtype
+    if not _has_graph(start, stop):
+        return _const_of("geomspace", start, stop, num, endpoint, dtype, axis)
+    cd = d if dtypes.is_float(d) else "float32"
+    s, e = _as(start, cd), _as(stop, cd)
+    sign = ovo.sign(s).output(0)
+    logs = [ovo.log(ovo.divide(v, sign)).output(0) for v in (s, e)]
+    y, _ = _space("geomspace", logs[0], logs[1], num, endpoint, cd, 0)
+    y = ovo.multiply(ovo.exp(y), sign).output(0)
+    num = operator.index(num)
+    rank = len(_shape(y)) - 1
+    first = _constant((np.arange(num) == 0).reshape((num,) + (1,) * rank))
+    y = ovo.select(first, s, y).output(0)
+    if endpoint and num > 1:
+        last = _constant((np.arange(num) == num - 1).reshape((num,) + (1,) * rank))
+        y = ovo.select(last, e, y).output(0)
+    a = _axis("geomspace", axis, rank + 1)
+    if a:
+        perm = list(range(1, a + 1)) + [0] + list(range(a + 1, rank + 1))
+        y = ovo.transpose(y, _i64(perm)).output(0)
+    return _from_float(y, d)
+
+
+def _window_const(name, *args):
+    if _has_graph(*args):
+        raise ValueError(f"{name}: the window length must be a Python int on OpenVINO.")
+    return _const_of(name, *args)
+
+
+def bartlett(x):
+    return _window_const("bartlett", x)
+
+
+def blackman(x):
+    return _window_const("blackman", x)
+
+
+def hamming(x):
+    return _window_const("hamming", x)
+
+
+def hanning(x):
+    return _window_const("hanning", x)
+
+
+def kaiser(x, beta):
+    return _window_const("kaiser", x, beta)
+
+
+@_graph_op
+def meshgrid(*x, indexing="xy"):
+    _rule("meshgrid", *x, indexing=indexing)
+    flats = [_flatten(as_output(t)) for t in x]
+    n = len(flats)
+    order = list(range(n))
+    if indexing == "xy" and n > 1:
+        order[0], order[1] = 1, 0
+    # Position p of the output holds input order[p].
+    target = ovo.concat([_dims(flats[i]) for i in order], 0).output(0) if n else None
+    out = []
+    for i, f in enumerate(flats):
+        p = order.index(i)
+        shape = [1] * n
+        shape[p] = -1
+        out.append(ovo.broadcast(ovo.reshape(f, _i64(shape), False), target).output(0))
+    return out
+
+
+# --- products --------------------------------------------------------------------------------
+def _contract_inputs(x1, x2):
+    a, b, d = _promote(x1, x2)
+    out_d = _defs.einsum_result_dtype(d)
+    return _cast(a, out_d), _cast(b, out_d)
+
+
+@_graph_op
+def inner(x1, x2):
+    _rule("inner", x1, x2)
+    a, b, _ = _promote(x1, x2)
+    ra, rb = len(_shape(a)), len(_shape(b))
+    if not ra or not rb:
+        return _multiply(a, b)
+    a, b = _contract_inputs(a, b)
+    return _contract(a, b, [ra - 1], [rb - 1])
+
+
+@_graph_op
+def outer(x1, x2):
+    _rule("outer", x1, x2)
+    a, b, _ = _promote(x1, x2)
+    return _multiply(ovo.unsqueeze(_flatten(a), _i64([1])).output(0),
+                     ovo.unsqueeze(_flatten(b), _i64([0])).output(0))
+
+
+@_graph_op
+def vdot(x1, x2):
+    _rule("vdot", x1, x2)
+    a, b = _contract_inputs(x1, x2)
+    return _contract(_flatten(a), _flatten(b), [0], [0])
+
+
+@_graph_op
+def kron(x1, x2):
+    _rule("kron", x1, x2)
+    a, b, _ = _promote(x1, x2)
+    n = builtins.max(len(_shape(a)), len(_shape(b)))
+    if not n:
+        return _multiply(a, b)
+    if len(_shape(a)) < n:
+        a = ovo.unsqueeze(a, _i64(list(range(n - len(_shape(a)))))).output(0)
+    if len(_shape(b)) < n:
+        b = ovo.unsqueeze(b, _i64(list(range(n - len(_shape(b)))))).output(0)
+    # a[i0, 1, i1, 1, ...] * b[1, j0, 1, j1, ...] -> (i0, j0, i1, j1, ...) -> (i0*j0, ...)
+    ea = ovo.unsqueeze(a, _i64([2 * i + 1 for i in range(n)])).output(0)
+    eb = ovo.unsqueeze(b, _i64([2 * i for i in range(n)])).output(0)
+    prod_ = _multiply(ea, eb)
+    target = ovo.multiply(_dims(a), _dims(b)).output(0)
+    return ovo.reshape(prod_, target, False).output(0)
+
+
+def _component(o, i):
+    return ovo.gather(o, _i64(i), _i64(-1)).output(0)
+
+
+@_graph_op
+def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    a, b, d = _promote(x1, x2)
+    _numbers_only("cross", a)
+    ia, ib, ic, _ = _defs.cross_shapes("cross", _shape(a), _shape(b), axisa, axisb, axisc, axis)
+    a = moveaxis(a, ia, -1)
+    b = moveaxis(b, ib, -1)
+    a0, a1, b0, b1 = _component(a, 0), _component(a, 1), _component(b, 0), _component(b, 1)
+    z = ovo.subtract(ovo.multiply(a0, b1), ovo.multiply(a1, b0)).output(0)
+    if ic is None:
+        return z
+    a2, b2 = _component(a, 2), _component(b, 2)
+    x = ovo.subtract(ovo.multiply(a1, b2), ovo.multiply(a2, b1)).output(0)
+    y = ovo.subtract(ovo.multiply(a2, b0), ovo.multiply(a0, b2)).output(0)
+    return stack([x, y, z], axis=ic)
+
+
+@_graph_op
+def extract_sequences(x, sequence_length, sequence_stride):
+    o = as_output(x)
+    out = _rule("extract_sequences", o, sequence_length, sequence_stride)
+    n = out.shape[-2]
+    idx = np.arange(n)[:, None] * sequence_stride + np.arange(sequence_length)[None, :]
+    return ovo.gather(o, _i64(idx), _i64(len(_shape(o)) - 1)).output(0)
+
+
+# --- dynamic slices and scatters -------------------------------------------------------------
+def _start_vector(start_indices):
+    if isinstance(start_indices, (list, tuple)):
+        return ovo.concat([ovo.reshape(_as(v, "int64"), _i64([1]), False).output(0)
+                           for v in start_indices], 0).output(0)
+    return ovo.reshape(_as(start_indices, "int64"), _i64([-1]), False).output(0)
+
+
+@_graph_op
+def slice_update(inputs, start_indices, updates):
+    o = as_output(inputs)
+    _rule("slice_update", o, start_indices, updates)
+    u = _as(updates, dtype_name(o))
+    xshape, ushape = _shape(o), _shape(u)
+    rank = len(xshape)
+    if not rank:
+        return u
+    axes = _i64(list(range(rank)))
+    if not _has_graph(start_indices) and None not in xshape and None not in ushape:
+        starts = [operator.index(s) for s in np.asarray(start_indices).reshape(-1)]
+        starts = [builtins.min(builtins.max(s, 0), d - b) for s, d, b in
+                  zip(starts, xshape, ushape)]
+        s = _i64(starts)
+        stop = ovo.add(s, _dims(u)).output(0)
+        return ovo.slice_scatter(o, u, s, stop, _i64([1] * rank), axes).output(0)
+    # Starts known only at run time: scatter at start + every position of the block (the CPU
+    # plugin's SliceScatter mishandles non-constant starts).
+    s = ovo.minimum(ovo.maximum(_start_vector(start_indices), _i64(0)),
+                    ovo.subtract(_dims(o), _dims(u))).output(0)
+    if None not in ushape:
+        grid = _i64(np.stack(np.meshgrid(*[np.arange(d) for d in ushape], indexing="ij"), -1)
+                    .reshape(ushape + (rank,)))
+    else:
+        coords = []
+        for i in range(rank):
+            shape = [1] * rank
+            shape[i] = -1
+            c = ovo.reshape(_iota(u, i), _i64(shape), False).output(0)
+            coords.append(ovo.unsqueeze(ovo.broadcast(c, _dims(u)), _i64([rank])).output(0))
+        grid = ovo.concat(coords, rank).output(0)
+    idx = ovo.add(grid, s).output(0)
+    return ovo.scatter_nd_update(o, idx, u, "none").output(0)
+
+
+@_graph_op
+def scatter(indices, values, shape):
+    v = as_output(values) if _is_graph(values) else _constant(np.asarray(values))
+    i = _index(indices)
+    out = _rule("scatter", indices, v, shape)
+    zeros = _filled("scatter", out.shape, 0, out.dtype)
+    if dtype_name(v) == "bool":
+        return ovo.scatter_nd_update(zeros, i, v, "max").output(0)
+    return ovo.scatter_nd_update(zeros, i, v, "sum").output(0)
+
+
+_OV_REDUCTION = {None: "none", "add": "sum", "mul": "prod", "max": "max", "min": "min"}
+
+
+@_graph_op
+def scatter_update(inputs, indices, updates, reduction=None):
+    o = as_output(inputs)
+    _rule("scatter_update", o, indices, updates, reduction)
+    i = _index(indices)
+    u = _as(updates, dtype_name(o))
+    return ovo.scatter_nd_update(o, i, u, _OV_REDUCTION[reduction]).output(0)
+
+
+# --- misc ------------------------------------------------------------------------------------
+@_graph_op
+def select(condlist, choicelist, default=0):
+    d = _rule("select", list(condlist), list(choicelist), default).dtype
+    out = _as(default, d)
+    for c, v in reversed(list(zip(condlist, choicelist))):
+        c = as_output(c) if _is_graph(c) else _constant(np.asarray(c))
+        if dtype_name(c) != "bool":
+            c = ovo.not_equal(c, _as(0, dtype_name(c))).output(0)
+        out = ovo.select(c, _as(v, d), out).output(0)
+    return out
+
+
+@_graph_op
+def unravel_index(indices, shape):
+    i = as_output(indices) if _is_graph(indices) else _constant(np.asarray(indices))
+    out = _rule("unravel_index", i, shape)
+    d = out[0].dtype if out else "int32"
+    i = _cast(i, d)
+    dims = _defs.int_tuple("unravel_index", shape)
+    coords = []
+    for n in reversed(dims):
+        coords.append(ovo.floor_mod(i, _as(n, d)).output(0))
+        i = ovo.divide(i, _as(n, d)).output(0)
+    return tuple(reversed(coords))
+
+
+@_graph_op
+def vander(x, N=None, increasing=False):
+    o = as_output(x)
+    out = _rule("vander", o, N, increasing)
+    n = out.shape[1]
+    if n is None:
+        raise ValueError("vander: the number of columns must be static on OpenVINO (pass N).")
+    cols = []
+    for p in range(n):
+        cols.append(_as(1, dtype_name(o)) if p == 0 else o if p == 1 else _multiply(cols[-1], o))
+    cols = [ovo.broadcast(c, _dims(o)).output(0) if p == 0 else c for p, c in enumerate(cols)]
+    if not increasing:
+        cols = cols[::-1]
+    if not cols:
+        return ovo.broadcast(_as(0, dtype_name(o)),
+                             ovo.concat([_dims(o), _i64([0])], 0)).output(0)
+    return ovo.concat([ovo.unsqueeze(c, _i64([1])).output(0) for c in cols], 1).output(0)
+
+
+_MORE = ["unstack", "array_split", "hsplit", "vsplit", "dsplit", "hstack", "vstack", "dstack",
+         "append", "fliplr", "flipud", "roll", "rot90", "size", "ndim", "dtype", "array", "diag",
+         "diagflat", "diagonal", "trace", "tri", "tril", "triu", "empty", "empty_like",
+         "linspace", "logspace", "geomspace", "bartlett", "blackman", "hamming", "hanning",
+         "kaiser", "meshgrid", "inner", "outer", "vdot", "kron", "cross", "extract_sequences",
+         "slice_update", "scatter", "scatter_update", "select", "unravel_index", "vander"]
+
+
 __all__ = ["stack", "split", "tile", "repeat", "pad", "flip", "take", "take_along_axis",
            "broadcast_to", "moveaxis", "swapaxes", "ravel", "einsum", "tensordot", "dot", "eye",
-           "identity", "slice_tensor", "full_like"]
+           "identity", "slice_tensor", "full_like"] + _MORE
