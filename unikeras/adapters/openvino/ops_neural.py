@@ -1,7 +1,12 @@
 """OpenVINO graph builders for the neural ops that inference graphs of the layer catalog use:
-activations, conv / depthwise_conv, max_pool / average_pool, batch and layer normalization,
-dot_product_attention. OpenVINO convolutions and pools are channels-first (NCHW data, OIHW
-filters): Keras layouts are transposed at the boundary (constant kernels fold at compile)."""
+activations, conv / depthwise_conv / separable_conv / conv_transpose, max / average / adaptive
+pooling, batch, layer and RMS normalization, normalize, moments, the cross-entropies and psnr,
+multi_hot, in_top_k, depth_to_space / space_to_depth, unfold / fold and dot_product_attention.
+OpenVINO convolutions and pools are channels-first (NCHW data, OIHW filters): Keras layouts are
+transposed at the boundary (constant kernels fold at compile). Half-precision inputs of the
+formula-built ops compute in float32 and round once at the end. Not offered here: polar
+(complex output), ctc_loss and ctc_decode."""
+import builtins
 import math
 
 import numpy as np
@@ -9,16 +14,35 @@ import openvino.opset16 as ovo
 
 from unikeras import config
 from unikeras.adapters.openvino.ops import (
-    _as, _axes, _axis, _constant, _float, _graph_op, _i64, _shape, _weak_dtype, as_output,
+    _as, _axes, _axis, _cast, _constant, _float, _graph_op, _i64, _shape, _weak_dtype, as_output,
     dtype_name)
+from unikeras.adapters.openvino.ops import one_hot as _one_hot
+from unikeras.adapters.openvino import ops_elementwise as _ew  # attributes read at call time
 from unikeras.common import dtypes
 from unikeras.common.ops import neural as _def
+from unikeras.common.ops.shapes import broadcast_shapes
+
+builtins_max, builtins_any = builtins.max, builtins.any
+
+
+def _expm1(o):
+    return _ew.expm1(o)
+
+
+def _log1p(o):
+    return _ew.log1p(o)
 
 __all__ = [
     "relu6", "elu", "selu", "gelu", "silu", "hard_sigmoid", "leaky_relu", "softplus", "softsign",
     "log_sigmoid",
     "conv", "depthwise_conv", "max_pool", "average_pool",
     "batch_normalization", "layer_normalization", "dot_product_attention",
+    "celu", "glu", "hard_silu", "hard_tanh", "hard_shrink", "soft_shrink", "tanh_shrink",
+    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "threshold",
+    "conv_transpose", "separable_conv", "adaptive_average_pool", "adaptive_max_pool",
+    "moments", "rms_normalization", "normalize",
+    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+    "psnr", "multi_hot", "in_top_k", "depth_to_space", "space_to_depth", "unfold", "fold",
 ]
 
 
@@ -31,9 +55,15 @@ def _dtype(o):
 
 
 # --- activations -----------------------------------------------------------------------------
+def _keep_nan(o, r):
+    """`r` with the NaNs of `o` passed through (Clamp / Maximum would drop them)."""
+    return ovo.select(ovo.is_nan(o), o, r).output(0)
+
+
 @_graph_op
 def relu6(x):
-    return ovo.clamp(_float(x), 0.0, 6.0).output(0)
+    o = _float(x)
+    return _keep_nan(o, ovo.clamp(o, 0.0, 6.0).output(0))
 
 
 @_graph_op
@@ -316,3 +346,444 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
         out = ovo.matmul(ovo.softmax(logits, -1), vt, False, False).output(0)
     out = ovo.transpose(out, perm).output(0)
     return out if batched else ovo.squeeze(out, _i64([0])).output(0)
+
+
+# --- more activations ------------------------------------------------------------------------
+_HALF = ("float16", "bfloat16")
+
+
+def _wide(o):
+    """Half precision widened to float32 for computing (rounded back once by _cast)."""
+    return _cast(o, "float32") if _dtype(o) in _HALF else o
+
+
+def _unary(name, formula):
+    """A float activation computed by `formula(o)` on the widened input."""
+    def apply(x, *args, **kwargs):
+        o = _float(x)
+        return _cast(formula(_wide(o), *args, **kwargs), _dtype(o))
+    apply.__name__ = name
+    return _graph_op(apply)
+
+
+def _sel(cond, a, b):
+    return ovo.select(cond, a, b).output(0)
+
+
+def _celu(o, alpha=1.0):
+    zero = _c(0.0, o)
+    neg = ovo.divide(ovo.minimum(o, zero), _c(alpha, o)).output(0)
+    tail = ovo.multiply(_c(alpha, o), _expm1(neg)).output(0)
+    return _keep_nan(o, ovo.add(ovo.maximum(o, zero), ovo.minimum(tail, zero)).output(0))
+
+
+celu = _unary("celu", _celu)
+hard_silu = _unary("hard_silu", lambda o: ovo.hswish(o).output(0))
+hard_tanh = _unary("hard_tanh", lambda o: _keep_nan(o, ovo.clamp(o, -1.0, 1.0).output(0)))
+tanh_shrink = _unary("tanh_shrink", lambda o: ovo.subtract(o, ovo.tanh(o)).output(0))
+
+
+def _hard_shrink(o, threshold=0.5):
+    big = ovo.greater(ovo.abs(o), _c(threshold, o)).output(0)
+    return _sel(big, o, _c(0.0, o))
+
+
+def _soft_shrink(o, threshold=0.5):
+    t = _c(threshold, o)
+    inner = _sel(ovo.less(o, ovo.negative(t)).output(0), ovo.add(o, t).output(0), _c(0.0, o))
+    return _sel(ovo.greater(o, t).output(0), ovo.subtract(o, t).output(0), inner)
+
+
+def _sparse_plus(o):
+    sq = ovo.add(o, _c(1.0, o)).output(0)
+    mid = ovo.divide(ovo.multiply(sq, sq), _c(4.0, o)).output(0)
+    mid = _sel(ovo.greater_equal(o, _c(1.0, o)).output(0), o, mid)
+    return _sel(ovo.less_equal(o, _c(-1.0, o)).output(0), _c(0.0, o), mid)
+
+
+def _sparse_sigmoid(o):
+    mid = ovo.divide(ovo.add(o, _c(1.0, o)), _c(2.0, o)).output(0)
+    mid = _sel(ovo.greater_equal(o, _c(1.0, o)).output(0), _c(1.0, o), mid)
+    return _sel(ovo.less_equal(o, _c(-1.0, o)).output(0), _c(0.0, o), mid)
+
+
+def _squareplus(o, b=4):
+    root = ovo.sqrt(ovo.add(ovo.multiply(o, o), _c(b, o)))
+    return ovo.divide(ovo.add(o, root), _c(2.0, o)).output(0)
+
+
+def _threshold(o, threshold, default_value):
+    return _sel(ovo.greater(o, _c(threshold, o)).output(0), o, _c(default_value, o))
+
+
+hard_shrink = _unary("hard_shrink", _hard_shrink)
+soft_shrink = _unary("soft_shrink", _soft_shrink)
+sparse_plus = _unary("sparse_plus", _sparse_plus)
+sparse_sigmoid = _unary("sparse_sigmoid", _sparse_sigmoid)
+squareplus = _unary("squareplus", _squareplus)
+threshold = _unary("threshold", _threshold)
+
+
+@_graph_op
+def glu(x, axis=-1):
+    o = _float(x)
+    a = _axis("glu", axis, len(_shape(o)))
+    size = _shape(o)[a]
+    if size is not None and size % 2:
+        raise ValueError(f"glu: axis {axis} of shape {_shape(o)} must have an even size.")
+    halves = ovo.split(o, _i64(a), 2)
+    return ovo.multiply(halves.output(0), ovo.sigmoid(halves.output(1))).output(0)
+
+
+def _length(o, axis):
+    """Size of dimension `axis` of `o` as a scalar int64 Output (dynamic sizes too)."""
+    return ovo.gather(ovo.shape_of(o, "i64"), _i64(axis), _i64(0)).output(0)
+
+
+def _along_axis(v, axis, rank):
+    shape = [1] * rank
+    shape[axis] = -1
+    return ovo.reshape(v, _i64(shape), False).output(0)
+
+
+@_graph_op
+def sparsemax(x, axis=-1):
+    # Sort descending along the axis; the support is the k with 1 + k z_(k) > sum_{j<=k} z_(j),
+    # tau = (sum over the support - 1) / |support|, result max(z - tau, 0).
+    o = _float(x)
+    d = _dtype(o)
+    z = _wide(o)
+    r = len(_shape(z))
+    a = _axis("sparsemax", axis, r)
+    n = _length(z, a)
+    zs = ovo.topk(z, n, a, "max", "value", "i32").output(0)
+    k = ovo.range(_i64(1), ovo.add(n, _i64(1)), _i64(1), "i64").output(0)
+    k = _along_axis(_cast(k, _dtype(z)), a, r)
+    cs = ovo.cumsum(zs, _i64(a)).output(0)
+    support = ovo.greater(ovo.add(_c(1.0, z), ovo.multiply(k, zs)), cs).output(0)
+    kz = ovo.reduce_sum(_cast(support, "int64"), _i64([a]), True).output(0)
+    top = ovo.gather_elements(cs, ovo.subtract(kz, _i64(1)), a).output(0)
+    tau = ovo.divide(ovo.subtract(top, _c(1.0, z)), _cast(kz, _dtype(z))).output(0)
+    return _cast(ovo.maximum(ovo.subtract(z, tau), _c(0.0, z)).output(0), d)
+
+
+# --- more normalization ----------------------------------------------------------------------
+@_graph_op
+def moments(x, axes, keepdims=False, synchronized=False):
+    o = _float(x)
+    d = _dtype(o)
+    w = _wide(o)
+    r = len(_shape(w))
+    ax = list(_def.axes_tuple("moments", axes, r))
+    if not ax:
+        return o, _cast(ovo.multiply(w, _c(0.0, w)).output(0), d)
+    mean = ovo.reduce_mean(w, _i64(ax), True).output(0)
+    centered = ovo.subtract(w, mean).output(0)
+    var = ovo.reduce_mean(ovo.multiply(centered, centered), _i64(ax), keepdims).output(0)
+    if not keepdims:
+        mean = ovo.squeeze(mean, _i64(ax)).output(0)
+    return _cast(mean, d), _cast(var, d)
+
+
+@_graph_op
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    parts = _promote_float(*[a for a in (x, scale) if a is not None])
+    d = _dtype(parts[0])
+    o = _wide(parts[0])
+    r = len(_shape(o))
+    axes = _axes("rms_normalization", axis, r)
+    eps = config.epsilon() if epsilon is None else epsilon
+    ms = ovo.reduce_mean(ovo.multiply(o, o), _i64(axes), True).output(0)
+    out = ovo.divide(o, ovo.sqrt(ovo.add(ms, _c(eps, ms)))).output(0)
+    if scale is not None:
+        out = ovo.multiply(out, _param(_wide(parts[1]), r, axes)).output(0)
+    return _cast(out, d)
+
+
+@_graph_op
+def normalize(x, axis=-1, order=2, epsilon=None):
+    o = _float(x)
+    d = _dtype(o)
+    w = _wide(o)
+    axes = _i64(list(_def.axes_tuple("normalize", axis, len(_shape(w)))))
+    eps = config.epsilon() if epsilon is None else epsilon
+    if order == 2:
+        norm = ovo.reduce_l2(w, axes, True).output(0)
+    elif order == 1:
+        norm = ovo.reduce_l1(w, axes, True).output(0)
+    else:
+        s = ovo.reduce_sum(ovo.power(ovo.abs(w), _c(order, w)), axes, True)
+        norm = ovo.power(s, _c(1.0 / order, w)).output(0)
+    return _cast(ovo.divide(w, ovo.maximum(norm, _c(eps, norm))).output(0), d)
+
+
+# --- losses and metrics ----------------------------------------------------------------------
+def _same_rank(name, a, b):
+    sa, sb = _shape(a), _shape(b)
+    if len(sa) != len(sb):
+        raise ValueError(f"{name}: target shape {sa} and output shape {sb} differ in rank.")
+    broadcast_shapes(name, sa, sb)
+
+
+def _clipped_log(o):
+    eps = config.epsilon()
+    return ovo.log(ovo.clamp(o, eps, 1.0 - eps)).output(0)
+
+
+@_graph_op
+def binary_crossentropy(target, output, from_logits=False):
+    t, o = _promote_float(target, output)
+    _same_rank("binary_crossentropy", t, o)
+    d = _dtype(o)
+    t, o = _wide(t), _wide(o)
+    if from_logits:
+        # max(o, 0) - o t + log1p(exp(-|o|))
+        soft = _log1p(ovo.exp(ovo.negative(ovo.abs(o))).output(0))
+        out = ovo.add(ovo.subtract(ovo.maximum(o, _c(0.0, o)), ovo.multiply(o, t)), soft)
+        return _cast(out.output(0), d)
+    eps = config.epsilon()
+    p = ovo.clamp(o, eps, 1.0 - eps).output(0)
+    one_minus_t = ovo.subtract(_c(1.0, t), t).output(0)
+    ll = ovo.add(ovo.multiply(t, ovo.log(p)),
+                 ovo.multiply(one_minus_t, _log1p(ovo.negative(p).output(0))))
+    return _cast(ovo.negative(ll).output(0), d)
+
+
+def _log_probs(o, from_logits, axis):
+    if from_logits:
+        return ovo.log_softmax(o, axis).output(0)
+    total = ovo.reduce_sum(o, _i64([axis]), True).output(0)
+    return _clipped_log(ovo.divide(o, total).output(0))
+
+
+@_graph_op
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    t, o = _promote_float(target, output)
+    _same_rank("categorical_crossentropy", t, o)
+    d = _dtype(o)
+    t, o = _wide(t), _wide(o)
+    a = _axis("categorical_crossentropy", axis, len(_shape(o)))
+    lp = _log_probs(o, from_logits, a)
+    return _cast(ovo.negative(ovo.reduce_sum(ovo.multiply(t, lp), _i64([a]), False)).output(0), d)
+
+
+@_graph_op
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    o = _float(output)
+    d = _dtype(o)
+    o = _wide(o)
+    t = as_output(target)
+    ts, os_ = _shape(t), _shape(o)
+    if len(ts) == len(os_) and ts and ts[-1] == 1:
+        t = ovo.squeeze(t, _i64([len(ts) - 1])).output(0)
+        ts = ts[:-1]
+    a = _axis("sparse_categorical_crossentropy", axis, len(os_))
+    rest = os_[:a] + os_[a + 1:]
+    if len(ts) != len(rest) or any(u is not None and v is not None and u != v
+                                   for u, v in zip(ts, rest)):
+        raise ValueError(f"sparse_categorical_crossentropy: target shape "
+                         f"{_shape(as_output(target))} does not match output shape {os_} "
+                         f"without axis {axis}.")
+    lp = _log_probs(o, from_logits, a)
+    idx = ovo.unsqueeze(_cast(t, "int64"), _i64([a])).output(0)
+    picked = ovo.squeeze(ovo.gather_elements(lp, idx, a), _i64([a])).output(0)
+    return _cast(ovo.negative(picked).output(0), d)
+
+
+@_graph_op
+def psnr(x1, x2, max_val):
+    a, b = _promote_float(x1, x2)
+    sa, sb = _shape(a), _shape(b)
+    if len(sa) != len(sb) or any(u is not None and v is not None and u != v
+                                 for u, v in zip(sa, sb)):
+        raise ValueError(f"psnr: shapes {sa} and {sb} differ.")
+    d = _dtype(a)
+    a, b = _wide(a), _wide(b)
+    diff = ovo.subtract(a, b).output(0)
+    sq = ovo.multiply(diff, diff).output(0)
+    mse = ovo.reduce_mean(sq, _i64(list(range(len(sa)))), False).output(0) if sa else sq
+    m = _as(max_val, _dtype(a))
+    ln10 = _c(math.log(10.0), a)
+    out = ovo.subtract(ovo.multiply(_c(20.0, a), ovo.divide(ovo.log(m), ln10)),
+                       ovo.multiply(_c(10.0, a), ovo.divide(ovo.log(mse), ln10))).output(0)
+    return _cast(out, d)
+
+
+# --- the one-hot family, top-k membership ----------------------------------------------------
+@_graph_op
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    if num_classes is None:
+        num_classes = kwargs.pop("num_tokens", None)
+    if num_classes is None:
+        raise ValueError("multi_hot: num_classes is required.")
+    if sparse:
+        raise ValueError("multi_hot: sparse=True is not supported.")
+    o = as_output(inputs)
+    rank = len(_shape(o))
+    oh = _one_hot(o, num_classes, axis=axis, dtype=dtype)
+    r = _i64([1 if rank > 1 else 0])
+    if _dtype(oh) == "bool":
+        return ovo.reduce_logical_or(oh, r, False).output(0)
+    return ovo.reduce_max(oh, r, False).output(0)
+
+
+@_graph_op
+def in_top_k(targets, predictions, k):
+    t, p = as_output(targets), as_output(predictions)
+    if len(_shape(t)) != 1 or len(_shape(p)) != 2:
+        raise ValueError(f"in_top_k: targets must be 1-D and predictions 2-D, got shapes "
+                         f"{_shape(t)} and {_shape(p)}.")
+    broadcast_shapes("in_top_k", _shape(t), _shape(p)[:1])
+    if _dtype(p) == "bool":
+        p = _cast(p, "uint8")
+    idx = ovo.unsqueeze(_cast(t, "int64"), _i64([1])).output(0)
+    target = ovo.gather_elements(p, idx, 1).output(0)
+    above = ovo.reduce_sum(_cast(ovo.greater(p, target).output(0), "int64"), _i64([1]), False)
+    return ovo.less(above, _as(k, "int64")).output(0)
+
+
+# --- transposed and separable convolution ----------------------------------------------------
+@_graph_op
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    fmt = _def.data_format_of("conv_transpose", data_format)
+    x, k = _promote_float(inputs, kernel)
+    ks = _shape(k)
+    xcf = _to_cf(x, fmt)
+    n = len(_shape(xcf)) - 2
+    if n not in (1, 2, 3) or len(ks) != n + 2 or None in ks or _shape(xcf)[1] not in (ks[-1], None):
+        raise ValueError(f"conv_transpose: kernel of shape {ks} does not fit inputs of shape "
+                         f"{_shape(x)} (kernel layout (spatial..., out_channels, in_channels)).")
+    s = list(_def.tuple_arg("conv_transpose", "strides", strides, n))
+    dl = list(_def.tuple_arg("conv_transpose", "dilation_rate", dilation_rate, n))
+    p = _def.padding_of("conv_transpose", padding)
+    op_ = (None,) * n if output_padding is None else _def.tuple_arg(
+        "conv_transpose", "output_padding", output_padding, n)
+    # Keras' geometry as (left, right) padding of the stride-dilated input; OpenVINO's
+    # ConvolutionBackpropData crops k_eff - 1 - left / - right of its full output instead,
+    # and extends the end by output_padding where the right padding exceeds k_eff - 1.
+    begin, end, extra = [], [], []
+    for i in range(n):
+        left, right, _ = _def.transpose_pads(None, ks[i], s[i], dl[i], p, op_[i])
+        k_eff = (ks[i] - 1) * dl[i] + 1
+        begin.append(k_eff - 1 - left)
+        end.append(builtins_max(k_eff - 1 - right, 0))
+        extra.append(builtins_max(right - (k_eff - 1), 0))
+    w = ovo.transpose(k, _i64([n + 1, n] + list(range(n)))).output(0)  # (in, out, *k)
+    out = ovo.convolution_backprop_data(xcf, w, s, None, begin, end, dl, "explicit", extra)
+    return _from_cf(out.output(0), fmt)
+
+
+@_graph_op
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1):
+    mid = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    ps = _shape(as_output(pointwise_kernel)) if not isinstance(pointwise_kernel, np.ndarray) \
+        else pointwise_kernel.shape
+    if len(ps) != len(_shape(mid)) or builtins_any(v != 1 for v in ps[:-2]):
+        raise ValueError(f"separable_conv: pointwise kernel of shape {tuple(ps)} does not fit the "
+                         f"depthwise output of shape {_shape(mid)}.")
+    return conv(mid, pointwise_kernel, 1, "valid", data_format, 1)
+
+
+# --- rearrangements and adaptive pooling -----------------------------------------------------
+def _block(name, x, block_size, data_format, to_space):
+    o = as_output(x)
+    shape = _shape(o)
+    if len(shape) != 4:
+        raise ValueError(f"{name}: x must have rank 4, got shape {shape}.")
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{name}: data_format must be 'channels_last' or 'channels_first', "
+                         f"got {data_format!r}.")
+    b = int(block_size)
+    if b < 1:
+        raise ValueError(f"{name}: block_size must be positive, got {block_size}.")
+    h, w, c = shape[1:] if data_format == "channels_last" else shape[2:] + shape[1:2]
+    if to_space and c is not None and c % (b * b):
+        raise ValueError(f"{name}: channels {c} are not divisible by block_size**2 = {b * b}.")
+    if not to_space and builtins_any(v is not None and v % b for v in (h, w)):
+        raise ValueError(f"{name}: spatial dims {(h, w)} are not divisible by block_size {b}.")
+    # Channels-last packs channels as (block row, block col, channel): OpenVINO's
+    # "blocks_first"; channels-first as (channel, block row, block col): "depth_first".
+    fn = ovo.depth_to_space if to_space else ovo.space_to_depth
+    if data_format == "channels_first":
+        return fn(o, "depth_first", b).output(0)
+    out = fn(_to_cf(o, "channels_last"), "blocks_first", b).output(0)
+    return _from_cf(out, "channels_last")
+
+
+@_graph_op
+def depth_to_space(x, block_size, data_format="channels_last"):
+    return _block("depth_to_space", x, block_size, data_format, True)
+
+
+@_graph_op
+def space_to_depth(x, block_size, data_format="channels_last"):
+    return _block("space_to_depth", x, block_size, data_format, False)
+
+
+def _adaptive(name, o, output_size, data_format, pool):
+    fmt = _def.data_format_of(name, data_format)
+    shape = _shape(o)
+    if len(shape) < 3:
+        raise ValueError(f"{name}: inputs must have rank >= 3 (batch, spatial..., channels), "
+                         f"got shape {shape}.")
+    xcf = _to_cf(o, fmt)
+    out = list(_def.tuple_arg(name, "output_size", output_size, len(shape) - 2))
+    return _from_cf(pool(xcf, _i64(out)).output(0), fmt)
+
+
+@_graph_op
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    o = _float(inputs)
+    d = _dtype(o)
+    return _cast(_adaptive("adaptive_average_pool", _wide(o), output_size, data_format,
+                           ovo.adaptive_avg_pool), d)
+
+
+@_graph_op
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    o = as_output(inputs)
+    return _adaptive("adaptive_max_pool", o, output_size, data_format,
+                     lambda v, size: ovo.adaptive_max_pool(v, size, "i32"))
+
+
+# --- patches (PyTorch's unfold / fold layouts) -----------------------------------------------
+@_graph_op
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    o = as_output(x)
+    shape = _shape(o)
+    if len(shape) != 4:
+        raise ValueError(f"unfold: x must have rank 4 (N, C, H, W), got shape {shape}.")
+    k, d, p, s, _ = _def.patch_geometry("unfold", shape[2:], kernel_size, dilation, padding,
+                                        stride)
+    c = shape[1]
+    if c is None:
+        raise ValueError("unfold: the channel dimension must be static on OpenVINO.")
+    if p != (0, 0):
+        pads = _i64([0, 0, p[0], p[1]])
+        o = ovo.pad(o, pads, pads, "constant", _constant(0, _dtype(o))).output(0)
+    # ExtractImagePatches gives (N, kh * kw * C, L_h, L_w) with channels innermost; PyTorch
+    # wants (N, C * kh * kw, L_h * L_w) with the kernel taps innermost.
+    pt = ovo.extract_image_patches(o, list(k), list(s), list(d), "valid").output(0)
+    pt = ovo.reshape(pt, _i64([0, k[0] * k[1], c, -1]), True).output(0)
+    pt = ovo.transpose(pt, _i64([0, 2, 1, 3])).output(0)
+    return ovo.reshape(pt, _i64([0, c * k[0] * k[1], -1]), True).output(0)
+
+
+@_graph_op
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    o = as_output(x)
+    shape = _shape(o)
+    if len(shape) != 3:
+        raise ValueError(f"fold: x must have rank 3 (N, C * kh * kw, L), got shape {shape}.")
+    out = _def.pair_arg("fold", "output_size", output_size)
+    k, d, p, s, blocks = _def.patch_geometry("fold", out, kernel_size, dilation, padding, stride)
+    if shape[1] is not None and shape[1] % (k[0] * k[1]):
+        raise ValueError(f"fold: dimension 1 ({shape[1]}) is not a multiple of kh * kw = "
+                         f"{k[0] * k[1]}.")
+    if shape[2] is not None and shape[2] != blocks[0] * blocks[1]:
+        raise ValueError(f"fold: {shape[2]} blocks given, output_size {out} with kernel {k} "
+                         f"makes {blocks[0] * blocks[1]}.")
+    return ovo.col2im(o, _i64(list(out)), _i64(list(k)), list(s), list(d), list(p),
+                      list(p)).output(0)
