@@ -804,35 +804,256 @@ def test_ctc_loss_sums_over_every_alignment():
 def _greedy_loops(x, lengths, merge_repeated=True, mask_index=0):
     decoded = -np.ones(x.shape[:2], "int32")
     scores = np.zeros((x.shape[0], 1))
+    blank = x.shape[2] - 1 if mask_index is None else mask_index % x.shape[2]
     for b in range(x.shape[0]):
         out, prev = [], None
         for t in range(lengths[b]):
             c = int(np.argmax(x[b, t]))
             scores[b, 0] -= x[b, t, c]
-            if c != mask_index and not (merge_repeated and c == prev):
+            if c != blank and not (merge_repeated and c == prev):
                 out.append(c)
             prev = c
         decoded[b, :len(out)] = out
     return decoded[None], scores
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"merge_repeated": False}, {"mask_index": 2}])
+def _tf_decoder(x, lengths, strategy, blank, **kw):
+    """TensorFlow's fused decoders (what Keras 3 calls on its TensorFlow backend), as dense
+    (paths, batch, time) labels padded with -1 and scores: an oracle independent of our code.
+    The beam search decoder takes the blank last, so the blank column is moved there."""
+    import tensorflow as tf
+    n, steps, classes = x.shape
+    xt = np.transpose(x, (1, 0, 2))
+    if strategy == "greedy":
+        decoded, scores = tf.nn.ctc_greedy_decoder(xt, lengths, blank_index=blank, **kw)
+    else:
+        xt = np.concatenate([xt[..., :blank], xt[..., blank + 1:], xt[..., blank:blank + 1]], -1)
+        decoded, scores = tf.nn.ctc_beam_search_decoder(xt, lengths, **kw)
+    dense = []
+    for st in decoded:
+        d = tf.sparse.to_dense(tf.SparseTensor(st.indices, st.values, (n, steps)), -1).numpy()
+        dense.append(d if strategy == "greedy" else np.where(d >= blank, d + 1, d))
+    return np.stack(dense).astype("int32"), scores.numpy()
+
+
+def _check_backends(x, lengths, kwargs, ref):
+    for backend in FRAMEWORKS:
+        got = ops.ctc_decode(to_backend(x, backend), to_backend(lengths, backend), **kwargs)
+        for g, r in zip(got, ref):
+            g = ops.convert_to_numpy(g)
+            assert g.dtype == r.dtype and g.shape == r.shape, (backend, g.dtype, g.shape)
+            np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-6, err_msg=backend)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"merge_repeated": False}, {"mask_index": 2},
+                                    {"mask_index": None}, {"mask_index": -3}])
 def test_ctc_decode_greedy(kwargs):
     x = F(3, 9, 4)
     x[0, 2:5, 1] += 5  # a repeated best class
+    x[1, 3:6, 3] += 5
     lengths = np.array([9, 5, 7], "int32")
     want = _greedy_loops(x, lengths, **kwargs)
     ref = _reference("ctc_decode", (x, lengths), kwargs)
     np.testing.assert_array_equal(ref[0], want[0])
     np.testing.assert_allclose(ref[1], want[1], rtol=1e-5)
+    if "tensorflow" in FRAMEWORKS:  # what Keras 3 returns on its TensorFlow backend
+        blank = kwargs.get("mask_index", 0)
+        tfd, tfs = _tf_decoder(x, lengths, "greedy", 3 if blank is None else blank % 4,
+                               merge_repeated=kwargs.get("merge_repeated", True))
+        np.testing.assert_array_equal(ref[0], tfd)
+        np.testing.assert_allclose(ref[1], tfs, rtol=1e-5)
     spec = ops.ctc_decode(KerasTensor((None, 9, 4)), KerasTensor((None,), "int32"), **kwargs)
     assert spec[0].shape == (1, None, 9) and spec[0].dtype == "int32"
     assert spec[1].shape == (None, 1) and spec[1].dtype == "float32"
-    for backend in FRAMEWORKS:
-        got = ops.ctc_decode(to_backend(x, backend), to_backend(lengths, backend), **kwargs)
-        for g, r in zip(got, ref):
-            g = ops.convert_to_numpy(g)
-            assert g.dtype == r.dtype and g.shape == r.shape
-            np.testing.assert_allclose(g, r, rtol=1e-5)
+    _check_backends(x, lengths, kwargs, ref)
+
+
+def _ctc_label_log_probs(logits, blank):
+    """Brute force: log p(labels) for every label sequence, summing the probability of every
+    one of the classes**steps alignments that collapses to it (merge repeats, drop blanks)."""
+    import itertools
+    x = logits.astype("float64")
+    lp = x - np.log(np.sum(np.exp(x), -1, keepdims=True))
+    steps, classes = lp.shape
+    out = {}
+    for path in itertools.product(range(classes), repeat=steps):
+        labels = tuple(c for i, c in enumerate(path)
+                       if c != blank and (i == 0 or c != path[i - 1]))
+        out[labels] = np.logaddexp(out.get(labels, -np.inf), lp[np.arange(steps), path].sum())
+    return out
+
+
+@pytest.mark.parametrize("blank", [0, None])
+def test_ctc_beam_search_without_pruning_is_exact(blank):
+    """A beam wide enough to keep every prefix returns the most probable label sequences with
+    their exact probabilities (log_softmax of the inputs), best first; sequences shorter than
+    the time axis decode from their first steps; past the existing prefixes: -1 and -inf."""
+    x = F(3, 5, 3) * 2
+    x[2] = np.log(_probs(5, 3))  # log-probabilities decode like logits
+    lengths = np.array([5, 3, 1], "int32")
+    top = 6
+    kwargs = {"strategy": "beam_search", "beam_width": 64, "top_paths": top,
+              "mask_index": blank}
+    ref = _reference("ctc_decode", (x, lengths), kwargs)
+    assert ref[0].shape == (top, 3, 5) and ref[0].dtype == np.int32
+    assert ref[1].shape == (3, top) and ref[1].dtype == np.float32
+    for b in range(3):
+        exact = _ctc_label_log_probs(x[b, :lengths[b]], 2 if blank is None else blank)
+        best = sorted(exact.items(), key=lambda kv: -kv[1])[:top]
+        for i in range(top):
+            if i < len(best):
+                labels = [c for c in ref[0][i, b] if c >= 0]
+                assert tuple(labels) == best[i][0], (b, i)
+                assert list(ref[0][i, b, len(labels):]) == [-1] * (5 - len(labels))
+                np.testing.assert_allclose(ref[1][b, i], best[i][1], rtol=1e-5)
+            else:  # length 1 with 2 labels: only 3 sequences exist
+                assert np.all(ref[0][i, b] == -1) and ref[1][b, i] == -np.inf
+    _check_backends(x, lengths, kwargs, ref)
+    if "tensorflow" in FRAMEWORKS:  # no pruning: TensorFlow's decoder is exact too
+        tfd, tfs = _tf_decoder(x[:2], lengths[:2], "beam_search", 2 if blank is None else blank,
+                               beam_width=64, top_paths=top)
+        np.testing.assert_array_equal(ref[0][:, :2], tfd)
+        np.testing.assert_allclose(ref[1][:2], tfs, rtol=1e-5)
+
+
+def _pruned_case():
+    r = np.random.default_rng(11)
+    x = (r.standard_normal((4, 12, 7)) * 2).astype("float32")
+    return x, np.array([12, 9, 12, 0], "int32")
+
+
+@pytest.mark.parametrize("kwargs", [{"beam_width": 4, "top_paths": 3},
+                                    {"beam_width": 6, "top_paths": 6, "mask_index": 3}])
+def test_ctc_beam_search_with_pruning(kwargs):
+    """Narrow beams prune: every backend equals the reference; the paths are distinct and
+    sorted by score; each score is the probability the beam kept, at most the exact one (the
+    CTC forward algorithm, via ctc_loss); the best path equals TensorFlow's fused decoder."""
+    x, lengths = _pruned_case()
+    kwargs = dict(kwargs, strategy="beam_search")
+    ref = _reference("ctc_decode", (x, lengths), kwargs)
+    top, blank = kwargs["top_paths"], kwargs.get("mask_index", 0)
+    for b in range(3):
+        paths = [tuple(c for c in ref[0][i, b] if c >= 0) for i in range(top)]
+        assert len(set(paths)) == top and all(blank not in p for p in paths)
+        assert np.all(np.diff(ref[1][b]) <= 0)
+        labels = np.array([list(p) + [0] * (12 - len(p)) for p in paths], "int32")
+        exact = -_reference("ctc_loss", (labels, np.repeat(x[b:b + 1], top, 0),
+                                         np.array([len(p) for p in paths], "int32"),
+                                         np.full(top, lengths[b], "int32")),
+                            {"mask_index": blank})
+        assert np.all(ref[1][b] <= exact + 1e-5)
+    # an empty sequence: the empty label sequence with probability 1
+    assert np.all(ref[0][0, 3] == -1) and ref[1][3, 0] == 0
+    _check_backends(x, lengths, kwargs, ref)
+    if "tensorflow" in FRAMEWORKS:
+        tfd, tfs = _tf_decoder(x[:3], lengths[:3], "beam_search", blank,
+                               beam_width=kwargs["beam_width"], top_paths=1)
+        np.testing.assert_array_equal(ref[0][:1, :3], tfd)
+        np.testing.assert_allclose(ref[1][:3, :1], tfs, rtol=1e-5)
+
+
+def test_ctc_beam_search_breaks_ties_alike_on_every_backend():
+    """Uniform inputs make many equal scores: every backend keeps and orders the same paths,
+    equal scores in label order."""
+    x = np.zeros((2, 4, 4), "float32")
+    x[1, :, 2] = 1.0
+    lengths = np.array([4, 3], "int32")
+    kwargs = {"strategy": "beam_search", "beam_width": 3, "top_paths": 3, "mask_index": 1}
+    ref = _reference("ctc_decode", (x, lengths), kwargs)
+    paths = [[tuple(c for c in ref[0][i, b] if c >= 0) for i in range(3)] for b in range(2)]
+    assert paths[0][1:] == [(0,), (2,)] and ref[1][0, 1] == ref[1][0, 2]
+    assert paths[1][0] == (2,) and np.all(np.diff(ref[1][1]) < 0)
+    _check_backends(x, lengths, kwargs, ref)
+
+
+def test_ctc_beam_search_matches_keras():
+    """Keras 3.15's ctc_decode(strategy="beam_search", beam_width=3, top_paths=2) on its JAX,
+    PyTorch and NumPy backends gives these (computed with keras.ops.ctc_decode). Its
+    TensorFlow backend (tf.nn.ctc_beam_search_decoder) finds the same paths but scores the
+    third sequence's -1.916 / -2.313: after another candidate pushes a beam out, TensorFlow
+    can skip that beam's extensions, keeping other prefixes in the narrow beam."""
+    x = np.array([[[0.12573022, -0.13210486, 0.64042264, 0.10490011],
+                   [-0.5356694, 0.36159506, 1.304, 0.94708097],
+                   [-0.70373523, -1.2654215, -0.62327445, 0.04132598],
+                   [-2.3250308, -0.21879166, -1.245911, -0.7322674],
+                   [-0.544259, -0.31630015, 0.41163054, 1.0425134],
+                   [-0.12853466, 1.3664634, -0.6651947, 0.35151008]],
+                  [[0.90347016, 0.0940123, -0.7434993, -0.9217254],
+                   [-0.45772582, 0.22019513, -1.0096182, -0.20917557],
+                   [-0.15922502, 0.5408456, 0.21465912, 0.3553727],
+                   [-0.6538286, -0.12961364, 0.7839755, 1.4934311],
+                   [-1.2590655, 1.5139238, 1.3458754, 0.7813114],
+                   [0.26445562, -0.31392282, 1.4580207, 1.9602584]],
+                  [[1.8016349, 1.3151038, 0.35738042, -1.2083186],
+                   [-0.00445413, 0.65647495, -1.2883614, 0.39512205],
+                   [0.4298637, 0.6960427, -1.1841179, -0.6617026],
+                   [-0.43643525, -1.169802, 1.7393678, -0.49591073],
+                   [0.32896963, -0.25857255, 1.5834728, 1.320361],
+                   [0.63335264, -2.2035098, 0.05202897, 0.6836862]]], "float32")
+    lengths = np.array([6, 4, 6], "int32")
+    want_paths = np.array([[[2, 3, 1, -1, -1, -1], [1, 3, -1, -1, -1, -1],
+                            [1, 2, 3, -1, -1, -1]],
+                           [[2, 3, 1, 3, 1, -1], [1, 2, -1, -1, -1, -1],
+                            [1, 2, -1, -1, -1, -1]]], "int32")
+    want_scores = np.array([[-2.9673877, -3.5351083], [-1.7233427, -2.8756611],
+                            [-1.9671681, -2.4295363]], "float32")
+    kwargs = {"strategy": "beam_search", "beam_width": 3, "top_paths": 2}
+    ref = _reference("ctc_decode", (x, lengths), kwargs)
+    np.testing.assert_array_equal(ref[0], want_paths)
+    np.testing.assert_allclose(ref[1], want_scores, rtol=1e-5)
+    _check_backends(x, lengths, kwargs, ref)
+
+
+def test_ctc_decode_compiled_and_symbolic():
+    x, lengths = _pruned_case()
+    x64 = x.astype("float64")
+    cases = [({"strategy": "beam_search", "beam_width": 5, "top_paths": 2, "mask_index": 6}, x),
+             ({"strategy": "beam_search", "beam_width": 3, "top_paths": 3}, x64),
+             ({"strategy": "greedy", "merge_repeated": False}, x)]
+    for kwargs, xs in cases:
+        ref = _reference("ctc_decode", (xs, lengths), kwargs)
+        assert ref[1].dtype == xs.dtype
+        spec = ops.ctc_decode(KerasTensor((None, 12, 7), xs.dtype.name),
+                              KerasTensor((None,), "int32"), **kwargs)
+        assert [s.shape for s in spec] == [(r.shape[0], None, 12) if i == 0 else (None,
+                                           r.shape[1]) for i, r in enumerate(ref)]
+        assert [s.dtype for s in spec] == ["int32", xs.dtype.name]
+
+        def call(a, n):
+            return ops.ctc_decode(a, n, **kwargs)
+
+        compiled = []
+        if "jax" in FRAMEWORKS and xs.dtype == np.float32:  # jax runs without float64
+            import jax
+            compiled.append(jax.jit(call)(to_backend(xs, "jax"), to_backend(lengths, "jax")))
+        if "tensorflow" in FRAMEWORKS:
+            import tensorflow as tf
+            args = (to_backend(xs, "tensorflow"), to_backend(lengths, "tensorflow"))
+            compiled.append(tf.function(call)(*args))
+            if kwargs.get("mask_index"):  # XLA, and a graph with unknown batch and time
+                compiled.append(tf.function(call, jit_compile=True)(*args))
+                dyn = tf.function(call, input_signature=[
+                    tf.TensorSpec((None, None, 7), xs.dtype), tf.TensorSpec((None,), tf.int32)])
+                compiled.append(dyn(*args))
+        for got in compiled:
+            for g, r in zip(got, ref):
+                g = ops.convert_to_numpy(g)
+                assert g.dtype == r.dtype and g.shape == r.shape
+                np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-6)
+    assert ops.ctc_decode(KerasTensor((2, 9, 4), "float16"), KerasTensor((2,), "int32"),
+                          strategy="beam_search", top_paths=4)[1].dtype == "float32"
+
+
+@pytest.mark.parametrize("kwargs", [{"strategy": "prefix"},
+                                    {"strategy": "beam_search", "beam_width": 2, "top_paths": 3},
+                                    {"strategy": "beam_search", "top_paths": 0},
+                                    {"mask_index": 4}])
+def test_ctc_decode_bad_arguments(kwargs):
+    x, lengths = F(2, 9, 4), np.array([9, 9], "int32")
     with pytest.raises(ValueError, match="^ctc_decode: "):
-        ops.ctc_decode(KerasTensor((2, 9, 4)), KerasTensor((2,), "int32"), strategy="beam_search")
+        ops.ctc_decode(KerasTensor((2, 9, 4)), KerasTensor((2,), "int32"), **kwargs)
+    with pytest.raises(ValueError, match="^ctc_decode: "):
+        _reference("ctc_decode", (x, lengths), kwargs)
+    for backend in FRAMEWORKS:
+        with pytest.raises(ValueError, match="^ctc_decode: "):
+            ops.ctc_decode(to_backend(x, backend), to_backend(lengths, backend), **kwargs)

@@ -610,12 +610,14 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
                merge_repeated=True, mask_index=0):
-    if strategy != "greedy":
-        raise ValueError(f"ctc_decode: only strategy='greedy' is supported, got {strategy!r}.")
     x = _j(inputs)
     x = _as(x, _jdtype(_def.ctc_decode_dtype(_dtype_name(x.dtype))))
+    blank = _def.ctc_decode_args(strategy, beam_width, top_paths, mask_index, x.shape[2])
+    if strategy == "beam_search":
+        return _ctc_beam_search(x, _j(sequence_lengths), width=int(beam_width),
+                                top_paths=int(top_paths), blank=blank)
     return _ctc_greedy(x, _j(sequence_lengths), merge_repeated=bool(merge_repeated),
-                       mask_index=int(mask_index))
+                       mask_index=blank)
 
 
 @functools.partial(jax.jit, static_argnames=("merge_repeated", "mask_index"), inline=True)
@@ -632,3 +634,71 @@ def _ctc_greedy(x, lengths, merge_repeated, mask_index):
     order = jnp.argsort(jnp.where(keep, pos, steps), axis=-1, stable=True)
     decoded = jnp.take_along_axis(jnp.where(keep, best, -1), order, axis=-1)
     return decoded[None].astype(jnp.int32), -jnp.sum(scores, axis=1, keepdims=True)
+
+
+@functools.partial(jax.jit, static_argnames=("width", "top_paths", "blank"), inline=True)
+def _ctc_beam_search(x, lengths, width, top_paths, blank):
+    """Prefix beam search with `width` fixed slots in a lax.scan over time (the NumPy
+    reference's algorithm, see unikeras/adapters/numpy_ref/ops_neural.py)."""
+    n, steps, classes = x.shape
+    lp = jax.nn.log_softmax(x, axis=-1)
+    ninf = jnp.asarray(-jnp.inf, x.dtype)
+    lengths = jnp.reshape(lengths, (-1,)).astype(jnp.int32)
+    mult = jnp.asarray(_def.CTC_HASH, jnp.uint32)[:, None, None]
+    pos = jnp.arange(steps)
+    label_ids = jnp.arange(classes)
+    take = functools.partial(jnp.take_along_axis, axis=1)
+
+    def step(state, inp):
+        prefix, length, last, hash_, parent_hash, p_blank, p_label = state
+        lpt, t = inp
+        total = jnp.logaddexp(p_blank, p_label)
+        lp_last = jnp.where(last >= 0, take(lpt, jnp.maximum(last, 0)), ninf)
+        match = ((parent_hash[0][:, :, None] == hash_[0][:, None, :])
+                 & (parent_hash[1][:, :, None] == hash_[1][:, None, :])
+                 & (length[:, :, None] == length[:, None, :] + 1)
+                 & (total[:, None, :] > ninf))
+        parent = jnp.argmax(match, -1)
+        has_parent = jnp.any(match, -1) & (length > 0) & (total > ninf)
+        own = jnp.where(pos == (length - 1)[..., None], -1, prefix)
+        has_parent &= jnp.all(take(prefix, parent[..., None]) == own, -1)
+        keep_blank = total + lpt[:, blank, None]
+        keep_label = p_label + lp_last
+        from_parent = jnp.where(last == take(last, parent), take(p_blank, parent),
+                                take(total, parent)) + lp_last
+        keep_label = jnp.where(has_parent, jnp.logaddexp(keep_label, from_parent), keep_label)
+        ext = jnp.where(label_ids == last[..., None], p_blank[..., None], total[..., None])
+        ext = (ext + lpt[:, None, :]).at[:, :, blank].set(ninf).reshape(n, -1)
+        dup = jnp.where(has_parent, parent * classes + last, width * classes)
+        ext = jnp.pad(ext, ((0, 0), (0, 1))).at[jnp.arange(n)[:, None], dup].set(ninf)[:, :-1]
+        cand = jnp.concatenate([jnp.logaddexp(keep_blank, keep_label), ext], 1)
+        _, best = lax.top_k(cand, width)
+        is_ext = best >= width
+        src = jnp.where(is_ext, (best - width) // classes, best)
+        lab = jnp.where(is_ext, (best - width) % classes, 0).astype(jnp.int32)
+        new_len = take(length, src)
+        put = is_ext[..., None] & (pos == new_len[..., None])
+        old_hash = jax.vmap(take, (0, None))(hash_, src)
+        new = (jnp.where(put, lab[..., None], take(prefix, src[..., None])),
+               new_len + is_ext,
+               jnp.where(is_ext, lab, take(last, src)),
+               jnp.where(is_ext, old_hash * mult + (lab + 1).astype(jnp.uint32), old_hash),
+               jnp.where(is_ext, old_hash, jax.vmap(take, (0, None))(parent_hash, src)),
+               jnp.where(is_ext, ninf, take(keep_blank, src)),
+               jnp.where(is_ext, take(ext, jnp.maximum(best - width, 0)),
+                         take(keep_label, src)))
+        active = t < lengths
+        # (batch, width, steps) prefixes first; the rest end in (batch, width)
+        state = tuple(jnp.where(active[:, None, None] if i == 0 else active[:, None], v, o)
+                      for i, (o, v) in enumerate(zip(state, new)))
+        return state, None
+
+    state = (jnp.full((n, width, steps), -1, jnp.int32), jnp.zeros((n, width), jnp.int32),
+             jnp.full((n, width), -1, jnp.int32), jnp.zeros((2, n, width), jnp.uint32),
+             jnp.zeros((2, n, width), jnp.uint32),
+             jnp.full((n, width), ninf).at[:, 0].set(0), jnp.full((n, width), ninf))
+    state, _ = lax.scan(step, state, (jnp.swapaxes(lp, 0, 1), jnp.arange(steps)))
+    prefix, p_blank, p_label = state[0], state[5], state[6]
+    scores = jnp.logaddexp(p_blank, p_label)[:, :top_paths]
+    decoded = jnp.where((scores > ninf)[..., None], prefix[:, :top_paths], -1)
+    return jnp.swapaxes(decoded, 0, 1).astype(jnp.int32), scores

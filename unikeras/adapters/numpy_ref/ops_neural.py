@@ -574,19 +574,102 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
                merge_repeated=True, mask_index=0):
-    if strategy != "greedy":
-        raise ValueError(f"ctc_decode: only strategy='greedy' is supported, got {strategy!r}.")
     x = np.asarray(inputs)
     x = x.astype(_def.ctc_decode_dtype(dtypes.standardize_dtype(x.dtype)))
+    blank = _def.ctc_decode_args(strategy, beam_width, top_paths, mask_index, x.shape[2])
+    lengths = np.asarray(sequence_lengths).astype("int64").reshape(-1)
+    if strategy == "beam_search":
+        return _ctc_beam_search(x, lengths, int(beam_width), int(top_paths), blank)
     steps = x.shape[1]
-    valid = np.arange(steps)[None] < np.asarray(sequence_lengths).reshape(-1, 1)
-    best = np.where(valid, np.argmax(x, -1), mask_index)
+    valid = np.arange(steps)[None] < lengths[:, None]
+    best = np.where(valid, np.argmax(x, -1), blank)
     scores = np.where(valid, np.max(x, -1), 0).astype(x.dtype)
     if merge_repeated:
         repeat = np.zeros_like(valid)
         repeat[:, 1:] = best[:, 1:] == best[:, :-1]
-        best = np.where(repeat, mask_index, best)
-    keep = best != mask_index
+        best = np.where(repeat, blank, best)
+    keep = best != blank
     order = np.argsort(np.where(keep, np.arange(steps)[None], steps), axis=-1, kind="stable")
     decoded = np.take_along_axis(np.where(keep, best, -1), order, axis=-1)
     return decoded[None].astype("int32"), -np.sum(scores, axis=1, keepdims=True)
+
+
+def _ctc_beam_search(x, lengths, width, top_paths, blank):
+    """Prefix beam search, vectorized over batch and beams, one Python step per time step.
+
+    Each of the `width` beam slots holds a distinct label prefix (labels padded with -1), its
+    length, its last label, two 32-bit hashes of the prefix and of the prefix without its last
+    label, and log P(prefix, alignment ends in blank) / (ends in its last label); empty slots
+    have both -inf. A step scores every slot kept as is and every slot extended by every
+    non-blank label; an extension equal to a slot already in the beam (found through the
+    hashes, then checked label by label) is merged into that slot. The `width` best
+    candidates (stable order: kept slots, then extensions by slot and label) form the next
+    beam, so slots stay sorted by probability."""
+    n, steps, classes = x.shape
+    dt = x.dtype
+    lp = x - np.max(x, -1, keepdims=True)
+    lp = lp - np.log(np.sum(np.exp(lp), -1, keepdims=True))
+    ninf = np.asarray(-np.inf, dt)
+    prefix = np.full((n, width, steps), -1, np.int32)
+    length = np.zeros((n, width), np.int64)
+    last = np.full((n, width), -1, np.int64)
+    hash_ = np.zeros((2, n, width), np.uint32)
+    parent_hash = np.zeros((2, n, width), np.uint32)
+    p_blank = np.full((n, width), ninf)
+    p_blank[:, 0] = 0
+    p_label = np.full((n, width), ninf)
+    mult = np.array(_def.CTC_HASH, np.uint32)[:, None, None]
+    rows = np.arange(n)[:, None]
+    pos = np.arange(steps)
+    label_ids = np.arange(classes)
+    for t in range(steps):
+        lpt = lp[:, t]
+        total = np.logaddexp(p_blank, p_label)
+        lp_last = np.where(last >= 0, np.take_along_axis(lpt, np.maximum(last, 0), 1), ninf)
+        # the slot holding each slot's parent prefix, if any
+        match = ((parent_hash[0][:, :, None] == hash_[0][:, None, :])
+                 & (parent_hash[1][:, :, None] == hash_[1][:, None, :])
+                 & (length[:, :, None] == length[:, None, :] + 1)
+                 & (total[:, None, :] > ninf))
+        parent = np.argmax(match, -1)
+        has_parent = match.any(-1) & (length > 0) & (total > ninf)
+        own = np.where(pos == (length - 1)[..., None], -1, prefix)
+        has_parent &= np.all(prefix[rows, parent] == own, -1)
+        # kept prefixes
+        keep_blank = total + lpt[:, blank, None]
+        keep_label = p_label + lp_last
+        from_parent = np.where(last == last[rows, parent], p_blank[rows, parent],
+                               total[rows, parent]) + lp_last
+        keep_label = np.where(has_parent, np.logaddexp(keep_label, from_parent), keep_label)
+        # extended prefixes (batch, slot, label)
+        ext = np.where(label_ids == last[..., None], p_blank[..., None], total[..., None])
+        ext = ext + lpt[:, None, :]
+        ext[:, :, blank] = ninf
+        b_idx, j_idx = np.nonzero(has_parent)
+        ext[b_idx, parent[b_idx, j_idx], last[b_idx, j_idx]] = ninf
+        cand = np.concatenate([np.logaddexp(keep_blank, keep_label), ext.reshape(n, -1)], 1)
+        best = np.argsort(-cand, axis=1, kind="stable")[:, :width]
+        is_ext = best >= width
+        src = np.where(is_ext, (best - width) // classes, best)
+        lab = np.where(is_ext, (best - width) % classes, 0)
+        new_prefix = prefix[rows, src]
+        new_len = length[rows, src]
+        put = is_ext[..., None] & (pos == new_len[..., None])
+        new_prefix = np.where(put, lab[..., None], new_prefix).astype(np.int32)
+        new_hash = np.where(is_ext, hash_[:, rows, src] * mult
+                            + (lab + 1).astype(np.uint32), hash_[:, rows, src])
+        new_parent = np.where(is_ext, hash_[:, rows, src], parent_hash[:, rows, src])
+        new_blank = np.where(is_ext, ninf, keep_blank[rows, src])
+        new_label = np.where(is_ext, ext.reshape(n, -1)[rows, np.maximum(best - width, 0)],
+                             keep_label[rows, src])
+        active = (t < lengths)[:, None]
+        prefix = np.where(active[..., None], new_prefix, prefix)
+        length = np.where(active, new_len + is_ext, length)
+        last = np.where(active, np.where(is_ext, lab, last[rows, src]), last)
+        hash_ = np.where(active, new_hash, hash_)
+        parent_hash = np.where(active, new_parent, parent_hash)
+        p_blank = np.where(active, new_blank, p_blank)
+        p_label = np.where(active, new_label, p_label)
+    scores = np.logaddexp(p_blank, p_label)[:, :top_paths]
+    decoded = np.where((scores > ninf)[..., None], prefix[:, :top_paths], -1)
+    return np.transpose(decoded, (1, 0, 2)).astype(np.int32), scores.astype(dt)

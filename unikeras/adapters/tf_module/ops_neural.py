@@ -580,19 +580,121 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
                merge_repeated=True, mask_index=0):
-    if strategy != "greedy":
-        raise ValueError(f"ctc_decode: only strategy='greedy' is supported, got {strategy!r}.")
     x = _t(inputs)
     x = _as(x, _def.ctc_decode_dtype(x.dtype.name))
+    blank = _def.ctc_decode_args(strategy, beam_width, top_paths, mask_index, x.shape[2])
+    if blank is None:  # unknown number of classes (a graph input of shape (..., None))
+        if strategy == "beam_search" or mask_index is None or mask_index < 0:
+            raise ValueError("ctc_decode: the number of classes (last dimension of inputs) "
+                             f"must be known for strategy={strategy!r}, "
+                             f"mask_index={mask_index}.")
+        blank = int(mask_index)
+    lengths = tf.reshape(tf.cast(_t(sequence_lengths), tf.int32), [-1])
+    if strategy == "beam_search":
+        return _ctc_beam_search_graph(tf.stop_gradient(x), lengths, width=int(beam_width),
+                                      top_paths=int(top_paths), blank=blank)
     steps = tf.shape(x)[1]
     pos = tf.range(steps)[None]
-    valid = pos < tf.reshape(tf.cast(_t(sequence_lengths), tf.int32), [-1, 1])
-    best = tf.where(valid, tf.argmax(x, -1, output_type=tf.int32), mask_index)
+    valid = pos < lengths[:, None]
+    best = tf.where(valid, tf.argmax(x, -1, output_type=tf.int32), blank)
     scores = tf.where(valid, tf.reduce_max(x, -1), tf.zeros((), x.dtype))
     if merge_repeated:
         repeat = tf.pad(tf.equal(best[:, 1:], best[:, :-1]), [(0, 0), (1, 0)])
-        best = tf.where(repeat, mask_index, best)
-    keep = tf.not_equal(best, mask_index)
+        best = tf.where(repeat, blank, best)
+    keep = tf.not_equal(best, blank)
     order = tf.argsort(tf.where(keep, pos, steps), axis=-1, stable=True)
     decoded = tf.gather(tf.where(keep, best, -1), order, batch_dims=1)
     return decoded[None], -tf.reduce_sum(scores, axis=1, keepdims=True)
+
+
+def _ctc_beam_search(x, lengths, width, top_paths, blank):
+    """Prefix beam search with `width` fixed slots in a tf.while_loop over time (the NumPy
+    reference's algorithm, see unikeras/adapters/numpy_ref/ops_neural.py); works in
+    tf.function and XLA, on every device. (tf.nn.ctc_beam_search_decoder is CPU-only, fails
+    when fewer prefixes than `top_paths` exist, and can drop the extensions of a beam that
+    another candidate pushed out earlier in the same step, so its lower-ranked paths differ
+    from the other backends' in rare cases.)"""
+    classes = x.shape[2]
+    shape = tf.shape(x)
+    n, steps = shape[0], shape[1]
+    lp = tf.transpose(tf.nn.log_softmax(x, axis=-1), (1, 0, 2))
+    ninf = tf.constant(-np.inf, x.dtype)
+    mult = [tf.constant(m, tf.int64) for m in _def.CTC_HASH]
+    pos = tf.range(steps, dtype=tf.int64)
+    label_ids = tf.range(classes, dtype=tf.int64)
+    rows = tf.range(n, dtype=tf.int64)[:, None]
+
+    def take(v, idx):
+        return tf.gather(v, idx, batch_dims=1)
+
+    def step(t, prefix, length, last, h1, h2, ph1, ph2, p_blank, p_label):
+        lpt = tf.gather(lp, t)
+        total = _logaddexp(p_blank, p_label, ninf)
+        lp_last = tf.where(last >= 0, take(lpt, tf.maximum(last, 0)), ninf)
+        match = ((ph1[:, :, None] == h1[:, None, :]) & (ph2[:, :, None] == h2[:, None, :])
+                 & (length[:, :, None] == length[:, None, :] + 1)
+                 & (total[:, None, :] > ninf))
+        parent = tf.argmax(tf.cast(match, tf.int32), -1)
+        has_parent = tf.reduce_any(match, -1) & (length > 0) & (total > ninf)
+        own = tf.where(pos == (length - 1)[..., None], tf.constant(-1, tf.int64), prefix)
+        has_parent &= tf.reduce_all(take(prefix, parent) == own, -1)
+        keep_blank = total + lpt[:, blank, None]
+        keep_label = p_label + lp_last
+        from_parent = tf.where(last == take(last, parent), take(p_blank, parent),
+                               take(total, parent)) + lp_last
+        keep_label = tf.where(has_parent, _logaddexp(keep_label, from_parent, ninf), keep_label)
+        ext = tf.where(label_ids == last[..., None], p_blank[..., None], total[..., None])
+        ext = tf.where(label_ids == blank, ninf, ext + lpt[:, None, :])
+        dup = tf.where(has_parent, parent * classes + last, width * classes)
+        ext = tf.pad(tf.reshape(ext, [n, width * classes]), [(0, 0), (0, 1)])
+        idx = tf.reshape(tf.stack([tf.broadcast_to(rows, tf.shape(dup)), dup], -1), [-1, 2])
+        ext = tf.tensor_scatter_nd_update(ext, idx, tf.fill(tf.shape(idx)[:1], ninf))
+        ext = ext[:, :-1]
+        cand = tf.concat([_logaddexp(keep_blank, keep_label, ninf), ext], 1)
+        best = tf.cast(tf.math.top_k(cand, width).indices, tf.int64)
+        is_ext = best >= width
+        src = tf.where(is_ext, (best - width) // classes, best)
+        lab = tf.where(is_ext, (best - width) % classes, 0)
+        new_len = take(length, src)
+        put = is_ext[..., None] & (pos == new_len[..., None])
+        old1, old2 = take(h1, src), take(h2, src)
+        new = (tf.where(put, lab[..., None], take(prefix, src)),
+               new_len + tf.cast(is_ext, tf.int64),
+               tf.where(is_ext, lab, take(last, src)),
+               tf.where(is_ext, tf.bitwise.bitwise_and(old1 * mult[0] + lab + 1, 0xFFFFFFFF),
+                        old1),
+               tf.where(is_ext, tf.bitwise.bitwise_and(old2 * mult[1] + lab + 1, 0xFFFFFFFF),
+                        old2),
+               tf.where(is_ext, old1, take(ph1, src)), tf.where(is_ext, old2, take(ph2, src)),
+               tf.where(is_ext, ninf, take(keep_blank, src)),
+               tf.where(is_ext, take(ext, tf.maximum(best - width, 0)),
+                        take(keep_label, src)))
+        active = t < lengths
+        state = (prefix, length, last, h1, h2, ph1, ph2, p_blank, p_label)
+        return (t + 1,) + tuple(
+            tf.where(active[:, None, None] if i == 0 else active[:, None], v, o)
+            for i, (o, v) in enumerate(zip(state, new)))
+
+    minus1 = tf.fill([n, width], tf.constant(-1, tf.int64))
+    zeros = tf.zeros([n, width], tf.int64)
+    empty = tf.fill([n, width], ninf)
+    init = (tf.constant(0), tf.fill([n, width, steps], tf.constant(-1, tf.int64)), zeros,
+            minus1, zeros, zeros, zeros, zeros,
+            tf.concat([tf.zeros([n, 1], x.dtype), empty[:, 1:]], 1), empty)
+    out = tf.while_loop(lambda t, *_: t < steps, step, init)
+    prefix, p_blank, p_label = out[1], out[8], out[9]
+    scores = _logaddexp(p_blank, p_label, ninf)[:, :top_paths]
+    decoded = tf.where((scores > ninf)[..., None], prefix[:, :top_paths],
+                       tf.constant(-1, tf.int64))
+    return tf.cast(tf.transpose(decoded, (1, 0, 2)), tf.int32), scores
+
+
+# One graph per input signature and static arguments: eager calls run the loop as a graph.
+_ctc_beam_search_graph = tf.function(_ctc_beam_search, reduce_retracing=True)
+
+
+def _logaddexp(a, b, ninf):
+    """log(exp(a) + exp(b)), -inf where both are -inf (no NaN)."""
+    hi = tf.maximum(a, b)
+    safe = tf.where(hi > ninf, hi, tf.zeros_like(hi))
+    return tf.where(hi > ninf, safe + tf.math.log(tf.exp(a - safe) + tf.exp(b - safe)), ninf)

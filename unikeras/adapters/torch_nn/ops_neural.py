@@ -562,22 +562,94 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
                merge_repeated=True, mask_index=0):
-    if strategy != "greedy":
-        raise ValueError(f"ctc_decode: only strategy='greedy' is supported, got {strategy!r}.")
     x = _to_tensor(inputs)
     x = x.to(_torch_dtype(_def.ctc_decode_dtype(_NAME[x.dtype])))
+    blank = _def.ctc_decode_args(strategy, beam_width, top_paths, mask_index, x.shape[2])
+    lengths = _to_tensor(sequence_lengths).to(x.device).reshape(-1)
+    if strategy == "beam_search":
+        with torch.no_grad():
+            return _ctc_beam_search(x.detach(), lengths, int(beam_width), int(top_paths), blank)
     steps = x.shape[1]
     pos = torch.arange(steps, device=x.device)[None]
-    lengths = _to_tensor(sequence_lengths).to(x.device).reshape(-1, 1)
-    valid = pos < lengths
+    valid = pos < lengths[:, None]
     scores, best = torch.max(x, dim=-1)
-    blank = torch.full((), mask_index, dtype=best.dtype, device=x.device)
-    best = torch.where(valid, best, blank)
+    blank_t = torch.full((), blank, dtype=best.dtype, device=x.device)
+    best = torch.where(valid, best, blank_t)
     scores = torch.where(valid, scores, torch.zeros((), dtype=x.dtype, device=x.device))
     if merge_repeated:
         repeat = F.pad(best[:, 1:] == best[:, :-1], (1, 0))
-        best = torch.where(repeat, blank, best)
-    keep = best != mask_index
+        best = torch.where(repeat, blank_t, best)
+    keep = best != blank
     order = torch.argsort(torch.where(keep, pos, steps), dim=-1, stable=True)
     decoded = torch.gather(torch.where(keep, best, -1), -1, order)
     return decoded[None].to(torch.int32), -torch.sum(scores, dim=1, keepdim=True)
+
+
+def _ctc_beam_search(x, lengths, width, top_paths, blank):
+    """Prefix beam search vectorized over batch and `width` beam slots, one step per time
+    step (the NumPy reference's algorithm, see unikeras/adapters/numpy_ref/ops_neural.py).
+    The 32-bit prefix hashes are computed in int64 and masked to 32 bits."""
+    n, steps, classes = x.shape
+    dev = x.device
+    lp = torch.log_softmax(x, dim=-1)
+    ninf = torch.tensor(-math.inf, dtype=x.dtype, device=dev)
+    mult = torch.tensor(_def.CTC_HASH, dtype=torch.int64, device=dev)[:, None, None]
+    prefix = torch.full((n, width, steps), -1, dtype=torch.int64, device=dev)
+    length = torch.zeros((n, width), dtype=torch.int64, device=dev)
+    last = torch.full((n, width), -1, dtype=torch.int64, device=dev)
+    hash_ = torch.zeros((2, n, width), dtype=torch.int64, device=dev)
+    parent_hash = torch.zeros_like(hash_)
+    p_blank = torch.full((n, width), -math.inf, dtype=x.dtype, device=dev)
+    p_blank[:, 0] = 0
+    p_label = torch.full_like(p_blank, -math.inf)
+    rows = torch.arange(n, device=dev)[:, None]
+    pos = torch.arange(steps, device=dev)
+    label_ids = torch.arange(classes, device=dev)
+    for t in range(steps):
+        lpt = lp[:, t]
+        total = torch.logaddexp(p_blank, p_label)
+        lp_last = torch.where(last >= 0, torch.gather(lpt, 1, last.clamp(min=0)), ninf)
+        match = ((parent_hash[0][:, :, None] == hash_[0][:, None, :])
+                 & (parent_hash[1][:, :, None] == hash_[1][:, None, :])
+                 & (length[:, :, None] == length[:, None, :] + 1)
+                 & (total[:, None, :] > ninf))
+        parent = match.to(torch.uint8).argmax(-1)
+        has_parent = match.any(-1) & (length > 0) & (total > ninf)
+        own = torch.where(pos == (length - 1)[..., None], -1, prefix)
+        has_parent &= torch.all(prefix[rows, parent] == own, -1)
+        keep_blank = total + lpt[:, blank, None]
+        keep_label = p_label + lp_last
+        from_parent = torch.where(last == last[rows, parent], p_blank[rows, parent],
+                                  total[rows, parent]) + lp_last
+        keep_label = torch.where(has_parent, torch.logaddexp(keep_label, from_parent),
+                                 keep_label)
+        ext = torch.where(label_ids == last[..., None], p_blank[..., None], total[..., None])
+        ext = ext + lpt[:, None, :]
+        ext[:, :, blank] = -math.inf
+        dup = torch.where(has_parent, parent * classes + last, width * classes)
+        ext = F.pad(ext.reshape(n, -1), (0, 1)).scatter_(1, dup, -math.inf)[:, :-1]
+        cand = torch.cat([torch.logaddexp(keep_blank, keep_label), ext], 1)
+        best = torch.sort(cand, dim=1, descending=True, stable=True)[1][:, :width]
+        is_ext = best >= width
+        src = torch.where(is_ext, torch.div(best - width, classes, rounding_mode="floor"), best)
+        lab = torch.where(is_ext, (best - width) % classes, 0)
+        new_len = length[rows, src]
+        put = is_ext[..., None] & (pos == new_len[..., None])
+        old_hash = hash_[:, rows, src]
+        active = (t < lengths)[:, None]
+        new_prefix = torch.where(put, lab[..., None], prefix[rows, src])
+        prefix = torch.where(active[..., None], new_prefix, prefix)
+        hash_ = torch.where(active, torch.where(
+            is_ext, (old_hash * mult + lab + 1) & 0xFFFFFFFF, old_hash), hash_)
+        parent_hash = torch.where(active, torch.where(is_ext, old_hash,
+                                                      parent_hash[:, rows, src]), parent_hash)
+        new_blank = torch.where(is_ext, ninf, keep_blank[rows, src])
+        new_label = torch.where(is_ext, ext[rows, (best - width).clamp(min=0)],
+                                keep_label[rows, src])
+        last = torch.where(active, torch.where(is_ext, lab, last[rows, src]), last)
+        length = torch.where(active, new_len + is_ext, length)
+        p_blank = torch.where(active, new_blank, p_blank)
+        p_label = torch.where(active, new_label, p_label)
+    scores = torch.logaddexp(p_blank, p_label)[:, :top_paths]
+    decoded = torch.where((scores > ninf)[..., None], prefix[:, :top_paths], -1)
+    return decoded.transpose(0, 1).to(torch.int32), scores

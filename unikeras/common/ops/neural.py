@@ -697,19 +697,65 @@ def ctc_decode_dtype(dtype):
     return dtypes.result_type(dtype, "float32") if dtypes.is_float(dtype) else "float32"
 
 
+def ctc_decode_args(strategy, beam_width, top_paths, mask_index, num_classes=None):
+    """Validate ctc_decode's static arguments; return the blank class as a non-negative index
+    (`mask_index=None` means the last class, negative values count from the end), or None
+    while `num_classes` is unknown."""
+    if strategy not in ("greedy", "beam_search"):
+        raise ValueError(f"ctc_decode: strategy must be 'greedy' or 'beam_search', got "
+                         f"{strategy!r}.")
+    if strategy == "beam_search":
+        if int(beam_width) < 1 or int(top_paths) < 1:
+            raise ValueError(f"ctc_decode: beam_width and top_paths must be >= 1, got "
+                             f"beam_width={beam_width}, top_paths={top_paths}.")
+        if int(top_paths) > int(beam_width):
+            raise ValueError(f"ctc_decode: top_paths ({top_paths}) must not exceed beam_width "
+                             f"({beam_width}).")
+    if num_classes is None:
+        return None
+    blank = num_classes - 1 if mask_index is None else int(mask_index)
+    if not -num_classes <= blank < num_classes:
+        raise ValueError(f"ctc_decode: mask_index {mask_index} is out of range for "
+                         f"{num_classes} classes.")
+    return blank % num_classes
+
+
+# Multipliers of the two 32-bit label-prefix hashes of the beam search (odd, < 2**31 so that
+# int64 products cannot overflow where a backend computes the hashes in int64).
+CTC_HASH = (0x5BD1E995, 0x27D4EB2F)
+
+
 @op
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
                merge_repeated=True, mask_index=0):
-    """Greedy CTC decoding of (batch, time, classes) scores: per step the best class, repeats
-    merged, `mask_index` (blank) dropped. Returns (decoded (1, batch, time) int32 padded with
-    -1, scores (batch, 1) = -sum of the best scores). Only strategy="greedy" is supported."""
-    if strategy != "greedy":
-        raise ValueError(f"ctc_decode: only strategy='greedy' is supported, got {strategy!r}.")
+    """Decode CTC outputs `inputs` (batch, time, classes); class `mask_index` is the blank
+    (None: the last class). Steps at or after `sequence_lengths[b]` are ignored.
+
+    strategy="greedy": per step the best class; repeats merged if `merge_repeated`, blanks
+    dropped. Returns (decoded (1, batch, time) int32 padded with -1, scores (batch, 1) =
+    -sum over steps of the best input value), like TensorFlow's greedy decoder.
+
+    strategy="beam_search": CTC prefix beam search over the per-step log_softmax of `inputs`
+    (so logits and log-probabilities decode alike), keeping the `beam_width` most probable
+    label prefixes (probability summed over all their alignments) at every step. Returns the
+    `top_paths` best: decoded (top_paths, batch, time) int32 padded with -1, best path first,
+    and scores (batch, top_paths) = their log-probabilities (descending). `merge_repeated`
+    does not apply (CTC collapsing: a label repeated across a blank is kept twice). Ties are
+    broken in favour of prefixes already in the beam, then of extensions of better beams and
+    lower labels. When fewer than `top_paths` prefixes exist (very short sequences) the rest
+    are -1 paths with score -inf. Scores are float32 (float64 for float64 inputs). Results
+    equal Keras 3's on its JAX, PyTorch and NumPy backends. TensorFlow's fused decoder (Keras's
+    TensorFlow backend) agrees wherever the beam keeps every prefix; when it prunes, that
+    decoder can skip the extensions of a beam pushed out earlier in the same step, so its
+    paths and scores, the best one rarely, the others more often, can differ (and it fails
+    where fewer than `top_paths` prefixes exist)."""
     shape, dt = spec(inputs)
     if len(shape) != 3:
         raise ValueError(f"ctc_decode: inputs must be (batch, time, classes), got {shape}.")
     if len(spec(sequence_lengths)[0]) != 1:
         raise ValueError(f"ctc_decode: sequence_lengths must have shape (batch,), got "
                          f"{spec(sequence_lengths)[0]}.")
-    return (KerasTensor((1, shape[0], shape[1]), "int32"),
-            KerasTensor((shape[0], 1), ctc_decode_dtype(dt)))
+    ctc_decode_args(strategy, beam_width, top_paths, mask_index, shape[2])
+    paths = 1 if strategy == "greedy" else int(top_paths)
+    return (KerasTensor((paths, shape[0], shape[1]), "int32"),
+            KerasTensor((shape[0], paths), ctc_decode_dtype(dt)))
