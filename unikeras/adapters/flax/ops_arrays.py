@@ -381,6 +381,8 @@ def _key(indices):
 
 def scatter(indices, values, shape):
     v = _j(values)
+    if v.dtype == jnp.bool_:   # duplicates accumulate: bools combine by OR (add has no bool)
+        return scatter(indices, v.astype(jnp.int32), shape) > 0
     out = jnp.zeros(_defs.int_tuple("scatter", shape), v.dtype)
     return out.at[_key(indices)].add(v)
 

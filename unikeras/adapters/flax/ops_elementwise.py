@@ -12,6 +12,7 @@ from unikeras.adapters.numpy_ref.ops_elementwise import _range_of, name_broadcas
 
 _BOOL = jnp.dtype("bool")
 _INT8 = jnp.dtype("int8")
+_INT32 = jnp.dtype("int32")
 _COMPLEX = frozenset(jnp.dtype(d) for d in ("complex64", "complex128"))
 _INEXACT = _FLOATS | _COMPLEX
 
@@ -175,10 +176,10 @@ def ldexp(x1, x2):
     return _ldexp(a, _convert(e, jnp.int32))
 
 
-def _int_pair(x1, x2):
+def _int_pair(x1, x2, bool_as=_INT8):
     a, b = _pair(x1, x2)
     if a.dtype == _BOOL:
-        a, b = _convert(a, _INT8), _convert(b, _INT8)
+        a, b = _convert(a, bool_as), _convert(b, bool_as)
     return a, b
 
 
@@ -192,11 +193,11 @@ def floor_divide(x1, x2):
 
 
 def mod(x1, x2):
-    return _remainder(*_int_pair(x1, x2))
+    return _remainder(*_int_pair(x1, x2, _INT32))
 
 
 def fmod(x1, x2):
-    return _fmod(*_int_pair(x1, x2))
+    return _fmod(*_int_pair(x1, x2, _INT32))
 
 
 _fmax = _jit(jnp.fmax)

@@ -386,6 +386,8 @@ def cdist(x, y):
 
 def _segment(fn, data, segment_ids, num_segments, sorted):
     data = _j(data)
+    if data.dtype == jnp.bool_:   # segment_sum has no bool kernel: reduce 0/1 in int32
+        return _segment(fn, data.astype(jnp.int32), segment_ids, num_segments, sorted) > 0
     ids = _j(segment_ids)
     if num_segments is None:
         num_segments = int(jnp.max(ids)) + 1 if ids.size else 0
@@ -409,7 +411,9 @@ def _dense_segment_prod(data, ids, num_segments, indices_are_sorted=False):
     # of one-hot-selected rows is differentiable.
     hit = ids[None, :] == jnp.arange(num_segments, dtype=ids.dtype)[:, None]
     hit = hit.reshape(hit.shape + (1,) * (data.ndim - 1))
-    return jnp.prod(jnp.where(hit, data[None], jnp.ones((), data.dtype)), axis=1)
+    # dtype= keeps small integers and bools from widening to int32 (jnp.prod's default).
+    return jnp.prod(jnp.where(hit, data[None], jnp.ones((), data.dtype)), axis=1,
+                    dtype=data.dtype)
 
 
 def segment_prod(data, segment_ids, num_segments=None, sorted=False):

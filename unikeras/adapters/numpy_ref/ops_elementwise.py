@@ -189,16 +189,16 @@ def ldexp(x1, x2):
     return np.asarray(np.ldexp(a, e.astype("int32"))).astype(a.dtype, copy=False)
 
 
-def _int_pair(x1, x2):
+def _int_pair(x1, x2, bool_as="int8"):
     a, b = _promote(x1, x2)
     if a.dtype == bool:
-        a, b = a.astype("int8"), b.astype("int8")
+        a, b = a.astype(bool_as), b.astype(bool_as)
     return a, b
 
 
-def _binary_int(fn):
+def _binary_int(fn, bool_as="int8"):
     def apply(x1, x2):
-        a, b = _int_pair(x1, x2)
+        a, b = _int_pair(x1, x2, bool_as)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.asarray(fn(a, b))
     apply.__name__ = fn.__name__
@@ -206,8 +206,8 @@ def _binary_int(fn):
 
 
 floor_divide = _binary_int(np.floor_divide)
-mod = _binary_int(np.mod)
-fmod = _binary_int(np.fmod)
+mod = _binary_int(np.mod, "int32")     # bool remainders are int32 (the symbolic rule)
+fmod = _binary_int(np.fmod, "int32")
 
 
 def fmax(x1, x2):

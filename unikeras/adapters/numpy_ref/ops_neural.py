@@ -37,7 +37,7 @@ def _c(value, x):
 # --- activations -----------------------------------------------------------------------------
 def relu6(x):
     x = _float(x)
-    return np.clip(x, _c(0, x), _c(6, x))
+    return np.clip(x, _c(0, x), _c(6, x)).astype(x.dtype)   # np.clip promotes bfloat16
 
 
 def elu(x, alpha=1.0):
@@ -91,7 +91,7 @@ def hard_silu(x):
 
 def hard_tanh(x):
     x = _float(x)
-    return np.clip(x, _c(-1, x), _c(1, x))
+    return np.clip(x, _c(-1, x), _c(1, x)).astype(x.dtype)
 
 
 def hard_shrink(x, threshold=0.5):

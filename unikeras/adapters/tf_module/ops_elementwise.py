@@ -249,10 +249,10 @@ def ldexp(x1, x2):
     return tf.cast(tf.cast(a, wide) * p1 * p2, a.dtype)
 
 
-def _int_pair(x1, x2):
+def _int_pair(x1, x2, bool_as=_INT8):
     a, b = _promote(x1, x2)
     if a.dtype is _BOOL:
-        a, b = tf.cast(a, _INT8), tf.cast(b, _INT8)
+        a, b = tf.cast(a, bool_as), tf.cast(b, bool_as)
     return a, b
 
 
@@ -262,14 +262,14 @@ def floor_divide(x1, x2):
 
 
 def mod(x1, x2):
-    a, b = _int_pair(x1, x2)
+    a, b = _int_pair(x1, x2, tf.int32)
     if a.dtype in _HALF:
         return tf.cast(_R.FloorMod(x=tf.cast(a, tf.float32), y=tf.cast(b, tf.float32)), a.dtype)
     return _R.FloorMod(x=a, y=b)
 
 
 def fmod(x1, x2):
-    a, b = _int_pair(x1, x2)
+    a, b = _int_pair(x1, x2, tf.int32)
     if a.dtype not in _FLOATS:
         return _R.TruncateMod(x=a, y=b)
     # TruncateMod has no gradient: sign(a) * floormod(|a|, |b|) is the same exact remainder.

@@ -264,7 +264,8 @@ def _nan_to(x, value):
 
 
 def nansum(x, axis=None, keepdims=False):
-    return _sum(_nan_to(x, 0.0), axis=axis, keepdims=keepdims)
+    x = _nan_to(x, 0.0)
+    return tf.reduce_sum(_as(x, sum_dtype(x.dtype.name)), axis=_axis(axis), keepdims=keepdims)
 
 
 def nanprod(x, axis=None, keepdims=False):
@@ -394,6 +395,8 @@ def isin(x1, x2, assume_unique=False, invert=False):
 
 def in_top_k(targets, predictions, k):
     p = _t(predictions)
+    if p.dtype is _BOOL:   # bool has no ordering in TF: compare as 0/1
+        p = tf.cast(p, tf.int32)
     t = tf.cast(_t(targets), tf.int32)
     target = tf.gather(p, t[:, None], axis=1, batch_dims=1)
     return tf.reduce_sum(tf.cast(p > target, tf.int32), axis=1) < k
@@ -505,6 +508,9 @@ def cdist(x, y):
 
 def _segment(fn, identity, data, segment_ids, num_segments):
     data = _t(data)
+    if data.dtype is _BOOL:   # no bool segment kernels: reduce 0/1 in int32 (sum = any, ...)
+        out = _segment(fn, identity, tf.cast(data, tf.int32), segment_ids, num_segments)
+        return tf.greater(out, 0)   # empty segments: max -> int min, min -> int max
     ids = tf.cast(_t(segment_ids), tf.int32)
     if num_segments is None:
         num_segments = tf.reduce_max(tf.concat([ids, [-1]], 0)) + 1

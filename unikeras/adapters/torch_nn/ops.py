@@ -553,7 +553,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
             dtype = config.floatx()
         elif isinstance(x, builtins.int) and not isinstance(x, bool):
             dtype = "int32"
-    if type(x) in (list, tuple) and any(isinstance(i, Tensor) for i in x):
+    if type(x) in (list, tuple) and builtins.any(isinstance(i, Tensor) for i in x):
         items = [convert_to_tensor(i) for i in x]
         tdt = _torch_dtype(dtype) if dtype is not None else _result_dtype(*[i.dtype for i in items])
         device = _device_of(*items)

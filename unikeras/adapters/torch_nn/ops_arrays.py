@@ -420,7 +420,7 @@ def vdot(x1, x2):
     a, b = a.reshape(-1), b.reshape(-1)
     if a.dtype.is_floating_point or a.dtype.is_complex:
         return torch.vdot(a, b)
-    return torch.sum(a * b)
+    return torch.sum(a * b, dtype=a.dtype)   # torch.sum would widen integers to int64
 
 
 def kron(x1, x2):

@@ -165,12 +165,12 @@ def ldexp(x1, x2):
     return out if out.dtype is a.dtype else out.to(a.dtype)
 
 
-def _int_pair(x1, x2):
+def _int_pair(x1, x2, bool_as=_INT8):
     if type(x1) in _T and type(x2) in _T and x1.dtype is x2.dtype and x1.dtype is not _BOOL:
         return x1, x2
     a, b = _promote_tensors(x1, x2)
     if a.dtype is _BOOL:
-        a, b = a.to(_INT8), b.to(_INT8)
+        a, b = a.to(bool_as), b.to(bool_as)
     return a, b
 
 
@@ -180,11 +180,11 @@ def floor_divide(x1, x2):
 
 
 def mod(x1, x2):
-    return torch.remainder(*_int_pair(x1, x2))
+    return torch.remainder(*_int_pair(x1, x2, torch.int32))
 
 
 def fmod(x1, x2):
-    return torch.fmod(*_int_pair(x1, x2))
+    return torch.fmod(*_int_pair(x1, x2, torch.int32))
 
 
 def fmax(x1, x2):

@@ -67,14 +67,25 @@ def argmin(x, axis=None, keepdims=False):
     return _argext(torch.argmin, x, axis, keepdims)
 
 
+_WIDE_UNSIGNED = frozenset((torch.uint16, torch.uint32, torch.uint64))
+
+
+def _compute(tdt):
+    """Dtype to accumulate in for result dtype `tdt`: torch has no CPU sum/prod/cumsum
+    kernels for uint16/32/64, so those accumulate in int64 and are cast back (wrapping as
+    the unsigned type would)."""
+    return torch.int64 if tdt in _WIDE_UNSIGNED else tdt
+
+
 def prod(x, axis=None, keepdims=False, dtype=None):
     x = _to_tensor(x)
     tdt = _torch_dtype(acc_dtype(_NAME[x.dtype], dtype))
+    cdt = _compute(tdt)
     if axis is None:
-        out = torch.prod(x, dtype=tdt)
+        out = torch.prod(x, dtype=cdt).to(tdt)
         return out.reshape((1,) * x.ndim) if keepdims else out
     for a in sorted(_dims(x, axis), reverse=True):  # torch.prod reduces one dim at a time
-        x = torch.prod(x, dim=a, keepdim=keepdims, dtype=tdt)
+        x = torch.prod(x, dim=a, keepdim=keepdims, dtype=cdt)
     return x.to(tdt)
 
 
@@ -105,7 +116,9 @@ def _cumulative(fn, x, axis, dtype):
     tdt = _torch_dtype(acc_dtype(_NAME[x.dtype], dtype))
     if axis is None:
         x, axis = x.reshape(-1), 0
-    return fn(x, dim=axis, dtype=tdt)
+    cdt = _compute(tdt)
+    out = fn(x, dim=axis, dtype=cdt)
+    return out if cdt is tdt else out.to(tdt)
 
 
 def cumsum(x, axis=None, dtype=None):
@@ -132,6 +145,9 @@ def argsort(x, axis=-1):
 
 def top_k(x, k, sorted=True):
     x = _to_tensor(x)
+    if x.dtype is torch.bool:   # no CPU bool kernel: rank 0/1 as uint8
+        values, indices = torch.topk(x.to(torch.uint8), k, dim=-1, largest=True, sorted=sorted)
+        return values.to(torch.bool), indices.to(torch.int32)
     values, indices = torch.topk(x, k, dim=-1, largest=True, sorted=sorted)
     return values, indices.to(torch.int32)
 
@@ -250,7 +266,12 @@ def _nan_to(x, value):
 
 
 def nansum(x, axis=None, keepdims=False):
-    return _sum(_nan_to(_to_tensor(x), 0.0), axis=axis, keepdims=keepdims)
+    x = _nan_to(_to_tensor(x), 0.0)
+    tdt = _torch_dtype(sum_dtype(_NAME[x.dtype]))
+    if tdt is x.dtype:
+        return _sum(x, axis=axis, keepdims=keepdims)
+    out = _sum(x.to(_compute(tdt)), axis=axis, keepdims=keepdims)
+    return out.to(tdt)
 
 
 def nanprod(x, axis=None, keepdims=False):
@@ -340,8 +361,10 @@ def bincount(x, weights=None, minlength=0, sparse=False):
         return torch.bincount(x, minlength=minlength).to(torch.int32)
     w = _to_tensor(weights)
     tdt = _torch_dtype(sum_dtype(_NAME[w.dtype]))
+    cdt = _compute(tdt)
     n = builtins.max(int(x.max()) + 1 if x.numel() else 0, minlength)
-    return torch.zeros(n, dtype=tdt, device=x.device).index_add(0, x.long(), w.to(tdt))
+    out = torch.zeros(n, dtype=cdt, device=x.device).index_add(0, x.long(), w.to(cdt))
+    return out if cdt is tdt else out.to(tdt)
 
 
 def histogram(x, bins=10, range=None):
@@ -368,6 +391,8 @@ def histogram(x, bins=10, range=None):
 
 def isin(x1, x2, assume_unique=False, invert=False):
     a, b = _pair(x1, x2)
+    if a.dtype is torch.bool:   # torch.isin has no bool kernel
+        a, b = a.to(torch.uint8), b.to(torch.uint8)
     return torch.isin(a, b, assume_unique=assume_unique, invert=invert)
 
 

@@ -360,14 +360,18 @@ def floor_divide(x1, x2):
 
 @op
 def mod(x1, x2):
-    """Remainder with the sign of the divisor (`x1 - floor_divide(x1, x2) * x2`)."""
-    return _binary_same("mod", x1, x2, bool_as="int8")
+    """Remainder with the sign of the divisor (`x1 - floor_divide(x1, x2) * x2`).
+
+    Bool operands compute in int32 (Keras's dtype for a bool remainder)."""
+    return _binary_same("mod", x1, x2, bool_as="int32")
 
 
 @op
 def fmod(x1, x2):
-    """C-style remainder with the sign of the dividend (`x1 - trunc(x1 / x2) * x2`)."""
-    return _binary_same("fmod", x1, x2, bool_as="int8")
+    """C-style remainder with the sign of the dividend (`x1 - trunc(x1 / x2) * x2`).
+
+    Bool operands compute in int32, as in `mod`."""
+    return _binary_same("fmod", x1, x2, bool_as="int32")
 
 
 @op

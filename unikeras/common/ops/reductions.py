@@ -4,8 +4,10 @@ segment ops). Each body is the op's symbolic rule (see unikeras/common/ops/op.py
 Dtype conventions shared by every backend (the helpers below are imported by them):
 - index results (argmin, argsort, top_k indices, nonzero, searchsorted, ...) are int32,
   as `argmax`;
-- accumulating integer ops (prod, cumsum, cumprod) widen small integers as NumPy does:
-  bool/int8/int16 -> int32, uint8/uint16 -> uint32 (see `acc_dtype`);
+- accumulating integer ops (prod, nansum, nanprod, cumsum, cumprod) widen small integers:
+  bool/int8/int16 -> int32, uint8/uint16 -> uint32 (see `acc_dtype`; Keras's rule for sum
+  and prod; Keras keeps the dtype for cumsum/cumprod, where we widen on purpose so that
+  running totals do not wrap around in 8 or 16 bits, as NumPy, JAX and torch do);
 - statistics (std, var, median, quantile, logsumexp, ...) are float: float inputs keep
   their dtype, others give floatx (see `float_dtype`).
 """
@@ -35,9 +37,10 @@ def float_dtype(dtype):
 
 
 def sum_dtype(dtype):
-    """Result dtype of `sum`-like ops (nansum): bool sums to int32."""
+    """Result dtype of `sum`-like ops (nansum, weighted bincount): bool and small integers
+    widen as Keras's `sum` does (bool/int8/int16 -> int32, uint8/uint16 -> uint32)."""
     dtype = dtypes.standardize_dtype(dtype)
-    return "int32" if dtype == "bool" else dtype
+    return _ACC.get(dtype, dtype)
 
 
 def _reduced(name, x, axis, keepdims, dtype_fn=None):
