@@ -36,3 +36,10 @@ def test_every_keras_namespace_name_is_exposed_and_importable(keras_name, module
     assert total > 0 and absent == [], f"{module_name} lacks {absent}"
     module = importlib.import_module(module_name)   # `import unikeras.ops.numpy` works
     assert module.__name__ == module_name
+
+
+def test_result_type_is_public_in_ops():
+    from unikeras import ops
+    assert ops.result_type("int8", "uint8") == "int16"
+    assert ops.result_type("bfloat16", "float16") == "float32"
+    assert ops.result_type("int32", 1.0) == "float32"   # a Python float is weak, but a float
