@@ -1,20 +1,25 @@
-"""Backend implementations of the image op family (jax)."""
+"""Backend implementations of the image op family (jax). Multi-step ops run as jitted helpers
+(static configuration arguments) so that eager calls compile once per shape."""
+import functools
+
 import jax
 import jax.scipy.ndimage
 import numpy as np
 from jax import lax
 import jax.numpy as jnp
 
-from unikeras.adapters.flax.ops import _float, _j
+from unikeras.adapters.flax.ops import _float, _j, random_normal
 from unikeras.adapters.flax.ops import _FLOATS
 from unikeras.common.ops.image import (
-    GRAY_WEIGHTS, check_affine, check_map_coordinates, check_perspective, check_resize_args,
-    crop_amounts, gaussian_args, gaussian_kernel_1d, image_axes, pad_amounts, patch_geometry,
-    perspective_coefficients, volume_patch_geometry)
+    GRAY_WEIGHTS, SOBEL_X, SOBEL_Y, aspect_window, check_affine, check_elastic, check_map_coordinates,
+    check_perspective, check_resize_args, check_scale_and_translate, check_ssim, crop_amounts, fold_index,
+    gaussian_args, gaussian_kernel_1d, image_axes, pad_amounts, patch_geometry, perspective_coefficients,
+    volume_patch_geometry)
 
 __all__ = ["rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize", "pad_images", "crop_images",
            "extract_patches", "gaussian_blur", "map_coordinates",
-           "affine_transform", "perspective_transform", "extract_patches_3d"]
+           "affine_transform", "perspective_transform", "extract_patches_3d", "sobel_edges", "ssim",
+           "scale_and_translate", "elastic_transform"]
 
 
 def rgb_to_grayscale(images, data_format=None):
@@ -52,14 +57,30 @@ def hsv_to_rgb(images, data_format=None):
     return jnp.stack([v * (1 - s + s * d) for d in (dr, dg, db)], axis=c).astype(x.dtype)
 
 
+def _aspect(x, h, w, size, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value):
+    kind, box = aspect_window(x.shape[h], x.shape[w], size, crop_to_aspect_ratio, pad_to_aspect_ratio)
+    if kind == "crop":
+        top, left, ch, cw = box
+        key = [slice(None)] * x.ndim
+        key[h], key[w] = slice(top, top + ch), slice(left, left + cw)
+        return x[tuple(key)]
+    if kind == "pad":
+        pads = [(0, 0)] * x.ndim
+        pads[h], pads[w] = (box[0], box[0]), (box[1], box[1])
+        return jnp.pad(x, pads, constant_values=jnp.asarray(fill_value, x.dtype))
+    return x
+
+
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
-    size = check_resize_args(size, interpolation, antialias, crop_to_aspect_ratio, pad_to_aspect_ratio)
+    size = check_resize_args(size, interpolation, antialias, crop_to_aspect_ratio, pad_to_aspect_ratio,
+                             fill_mode, full=True)
     x = _float(images)
     h, w, _ = image_axes("resize", x.shape, data_format)
+    x = _aspect(x, h, w, size, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value)
     shape = list(x.shape)
     shape[h], shape[w] = size
-    return jax.image.resize(x, tuple(shape), method=interpolation, antialias=False)
+    return jax.image.resize(x, tuple(shape), method=interpolation, antialias=antialias).astype(x.dtype)
 
 
 def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
@@ -134,7 +155,9 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
     c = jnp.stack([_j(i) for i in coordinates]) if isinstance(coordinates, (list, tuple)) else _j(coordinates)
     check_map_coordinates(x.shape, c.shape, order, fill_mode)
     c = c.astype(x.dtype)
-    return jax.scipy.ndimage.map_coordinates(x, list(c), order, mode="constant", cval=fill_value)
+    if order == 0:  # halves round up, as on the other backends (jax rounds them to even)
+        c = jnp.floor(c + 0.5)
+    return jax.scipy.ndimage.map_coordinates(x, list(c), order, mode=fill_mode, cval=fill_value)
 
 
 def _nhwc(x, c):
@@ -149,18 +172,45 @@ def _nhwc(x, c):
     return x, back
 
 
+@functools.partial(jax.jit, static_argnames=("interpolation", "fill_mode"))
+def _warp(x, in_y, in_x, interpolation, fill_mode, fill_value):
+    """Sample NHWC `x` at (n, H, W) row / column positions (2-D gathers, channels carried);
+    outside positions follow `fill_mode` as in `map_coordinates`."""
+    n, h, w, ch = x.shape
+    flat = x.reshape(n, h * w, ch)
+    batch = jnp.arange(n)[:, None, None]
+    fill = jnp.asarray(fill_value).astype(x.dtype)
+
+    def read(y, z):  # pixels at integer-valued float positions
+        lin = (fold_index(jnp.where, y, h, fill_mode) * w + fold_index(jnp.where, z, w, fill_mode)).astype(jnp.int32)
+        vals = flat[batch, lin]
+        if fill_mode != "constant":
+            return vals
+        valid = (y >= 0) & (y <= h - 1) & (z >= 0) & (z <= w - 1)
+        return jnp.where(valid[..., None], vals, fill)
+
+    if interpolation == "nearest":
+        return read(jnp.floor(in_y + 0.5), jnp.floor(in_x + 0.5))
+    y0, x0 = jnp.floor(in_y), jnp.floor(in_x)
+    fy, fx = (in_y - y0)[..., None], (in_x - x0)[..., None]
+    return ((1 - fy) * ((1 - fx) * read(y0, x0) + fx * read(y0, x0 + 1))
+            + fy * ((1 - fx) * read(y0 + 1, x0) + fx * read(y0 + 1, x0 + 1)))
+
+
 def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0,
                      data_format=None):
-    from unikeras.adapters.numpy_ref.ops_image import _affine_coordinates
     x = _float(images)
     t = _j(transform)
     _, _, c = check_affine(x.shape, t.shape, interpolation, fill_mode, data_format)
     x, back = _nhwc(x, c)
     n, h, w, ch = x.shape
     t = jnp.broadcast_to(t.reshape(-1, 8), (n, 8)).astype(x.dtype)
-    coords = _affine_coordinates(t, n, h, w, ch, jnp)
-    order = 0 if interpolation == "nearest" else 1
-    return back(jax.scipy.ndimage.map_coordinates(x, list(coords), order, mode="constant", cval=fill_value))
+    ys, xs = jnp.meshgrid(jnp.arange(h, dtype=x.dtype), jnp.arange(w, dtype=x.dtype), indexing="ij")
+    a0, a1, a2, b0, b1, b2, c0, c1 = [t[:, i, None, None] for i in range(8)]
+    k = c0 * xs + c1 * ys + 1
+    in_x = (a0 * xs + a1 * ys + a2) / k
+    in_y = (b0 * xs + b1 * ys + b2) / k
+    return back(_warp(x, in_y, in_x, interpolation, fill_mode, fill_value))
 
 
 def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0,
@@ -187,3 +237,82 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
     y = jnp.reshape(y, [-1, od, oh, ow, kd * kh * kw * x.shape[-1]])
     y = jnp.moveaxis(y, -1, c)
     return y[0] if unbatched else y
+
+
+def sobel_edges(images, data_format=None):
+    x = _float(images)
+    return _sobel(x, image_axes("sobel_edges", x.shape, data_format)[2])
+
+
+@functools.partial(jax.jit, static_argnames=("c",))
+def _sobel(x, c):
+    x, back = _nchw(x, c)
+    n, ch, h, w = x.shape
+    k = jnp.tile(jnp.asarray([SOBEL_Y, SOBEL_X], x.dtype)[:, None], (ch, 1, 1, 1))
+    y = lax.conv_general_dilated(x, k, (1, 1), ((1, 1), (1, 1)), feature_group_count=ch,
+                                 dimension_numbers=("NCHW", "OIHW", "NCHW"), precision=lax.Precision.HIGHEST)
+    y = y.reshape(n, ch, 2, h, w)  # per channel [dy, dx]
+    return jnp.stack([back(y[:, :, 0]), back(y[:, :, 1])], axis=-1)
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         data_format=None):
+    a, b = _j(image1), _j(image2)
+    dt = _float(jnp.zeros((), jnp.promote_types(a.dtype, b.dtype))).dtype
+    _, _, c = check_ssim(a.shape, b.shape, filter_size, filter_sigma, data_format)
+    return _ssim(a.astype(dt), b.astype(dt), max_val, k1, k2, c=c, filter_size=filter_size,
+                 filter_sigma=float(filter_sigma))
+
+
+@functools.partial(jax.jit, static_argnames=("c", "filter_size", "filter_sigma"))
+def _ssim(a, b, max_val, k1, k2, c, filter_size, filter_sigma):
+    dt = a.dtype
+    unbatched = a.ndim == 3
+    a, _ = _nchw(a, c)
+    b, _ = _nchw(b.astype(dt), c)
+    ch = a.shape[1]
+    v = jnp.concatenate([a, b, a * a, b * b, a * b], 1)
+    g = jnp.asarray(gaussian_kernel_1d(filter_size, filter_sigma), dt)
+    for kshape in ((5 * ch, 1, filter_size, 1), (5 * ch, 1, 1, filter_size)):
+        v = lax.conv_general_dilated(v, jnp.broadcast_to(g.reshape(kshape[1:]), kshape), (1, 1), "VALID",
+                                     feature_group_count=5 * ch, dimension_numbers=("NCHW", "OIHW", "NCHW"),
+                                     precision=lax.Precision.HIGHEST)
+    mu1, mu2, e11, e22, e12 = jnp.split(v, 5, axis=1)
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    m11, m22, m12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
+    smap = (2 * m12 + c1) * (2 * (e12 - m12) + c2) / ((m11 + m22 + c1) * ((e11 - m11) + (e22 - m22) + c2))
+    out = jnp.mean(smap, axis=(1, 2, 3)).astype(dt)
+    return out[0] if unbatched else out
+
+
+_scale_translate = jax.jit(jax.image.scale_and_translate, static_argnums=(1, 2, 5, 6), static_argnames=("precision",))
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method, antialias=True):
+    x = _float(images)
+    scale, translation = _j(scale), _j(translation)
+    dims, _ = check_scale_and_translate(x.shape, output_shape, scale.shape, translation.shape,
+                                        spatial_dims, method)
+    out = _scale_translate(x, tuple(int(s) for s in output_shape), dims, scale.astype(x.dtype),
+                           translation.astype(x.dtype), method, bool(antialias), precision=lax.Precision.HIGHEST)
+    return out.astype(x.dtype)
+
+
+def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", fill_mode="reflect",
+                      fill_value=0.0, seed=None, data_format=None):
+    x = _float(images)
+    (_, _, c), ksize = check_elastic(x.shape, alpha, sigma, interpolation, fill_mode, data_format)
+    x, back = _nhwc(x, c)
+    n, h, w, ch = x.shape
+    noise = random_normal((2 * n, h, w, 1), dtype=x.dtype.name, seed=seed)
+    return back(_elastic_warp(x, noise, alpha, fill_value, sigma=float(sigma), ksize=ksize,
+                              interpolation=interpolation, fill_mode=fill_mode))
+
+
+@functools.partial(jax.jit, static_argnames=("sigma", "ksize", "interpolation", "fill_mode"))
+def _elastic_warp(x, noise, alpha, fill_value, sigma, ksize, interpolation, fill_mode):
+    n, h, w, _ = x.shape
+    field = gaussian_blur(noise * sigma, (ksize, ksize), (sigma, sigma), "channels_last")
+    field = field.reshape(2, n, h, w) * jnp.asarray(alpha).astype(x.dtype)
+    ys, xs = jnp.meshgrid(jnp.arange(h, dtype=x.dtype), jnp.arange(w, dtype=x.dtype), indexing="ij")
+    return _warp(x, ys + field[0], xs + field[1], interpolation, fill_mode, fill_value)

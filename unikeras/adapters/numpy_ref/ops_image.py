@@ -3,15 +3,17 @@ import itertools
 
 import numpy as np
 
-from unikeras.adapters.numpy_ref.ops import _float
+from unikeras.adapters.numpy_ref.ops import _float, random_normal
 from unikeras.common.ops.image import (
-    GRAY_WEIGHTS, check_affine, check_map_coordinates, check_perspective, check_resize_args,
-    crop_amounts, gaussian_args, gaussian_kernel_1d, image_axes, pad_amounts, patch_geometry,
-    perspective_coefficients, volume_patch_geometry)
+    GRAY_WEIGHTS, SOBEL_X, SOBEL_Y, aspect_window, check_affine, check_elastic,
+    check_map_coordinates, check_perspective, check_resize_args, check_scale_and_translate, check_ssim,
+    crop_amounts, fold_index, gaussian_args, gaussian_kernel_1d, image_axes, pad_amounts, patch_geometry,
+    perspective_coefficients, resize_matrix, scale_translate_weights, volume_patch_geometry)
 
 __all__ = ["rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize", "pad_images", "crop_images",
            "extract_patches", "gaussian_blur", "map_coordinates",
-           "affine_transform", "perspective_transform", "extract_patches_3d"]
+           "affine_transform", "perspective_transform", "extract_patches_3d", "sobel_edges", "ssim",
+           "scale_and_translate", "elastic_transform"]
 
 
 def rgb_to_grayscale(images, data_format=None):
@@ -50,30 +52,30 @@ def hsv_to_rgb(images, data_format=None):
     return np.stack(out, axis=c).astype(x.dtype)
 
 
-def _resize_matrix(n_in, n_out, method):
-    """(n_out, n_in) matrix sampling with half-pixel centers, edges clamped."""
-    src = (np.arange(n_out) + 0.5) * (n_in / n_out)
-    m = np.zeros((n_out, n_in))
-    if method == "nearest":
-        m[np.arange(n_out), np.minimum(np.floor(src).astype(int), n_in - 1)] = 1
-        return m
-    src = np.clip(src - 0.5, 0, n_in - 1)
-    lo = np.floor(src).astype(int)
-    hi = np.minimum(lo + 1, n_in - 1)
-    frac = src - lo
-    np.add.at(m, (np.arange(n_out), lo), 1 - frac)
-    np.add.at(m, (np.arange(n_out), hi), frac)
-    return m
+def _aspect(x, h, w, size, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value):
+    """`resize`'s crop/pad to the target aspect ratio (before resampling)."""
+    kind, box = aspect_window(x.shape[h], x.shape[w], size, crop_to_aspect_ratio, pad_to_aspect_ratio)
+    if kind == "crop":
+        top, left, ch, cw = box
+        key = [slice(None)] * x.ndim
+        key[h], key[w] = slice(top, top + ch), slice(left, left + cw)
+        return x[tuple(key)]
+    if kind == "pad":
+        pads = [(0, 0)] * x.ndim
+        pads[h], pads[w] = (box[0], box[0]), (box[1], box[1])
+        return np.pad(x, pads, constant_values=np.asarray(fill_value, x.dtype))
+    return x
 
 
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
     out_h, out_w = check_resize_args(size, interpolation, antialias, crop_to_aspect_ratio,
-                                     pad_to_aspect_ratio)
+                                     pad_to_aspect_ratio, fill_mode, full=True)
     x = _float(images)
     h, w, _ = image_axes("resize", x.shape, data_format)
-    mh = _resize_matrix(x.shape[h], out_h, interpolation).astype(x.dtype)
-    mw = _resize_matrix(x.shape[w], out_w, interpolation).astype(x.dtype)
+    x = _aspect(x, h, w, (out_h, out_w), crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value)
+    mh = resize_matrix(x.shape[h], out_h, interpolation, antialias).astype(x.dtype)
+    mw = resize_matrix(x.shape[w], out_w, interpolation, antialias).astype(x.dtype)
     x = np.moveaxis(np.tensordot(mh, x, axes=([1], [h])), 0, h)
     x = np.moveaxis(np.tensordot(mw, x, axes=([1], [w])), 0, w)
     return x.astype(mh.dtype)
@@ -148,25 +150,29 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
     flat = x.reshape(-1)
     strides = [int(np.prod(x.shape[d + 1:])) for d in range(x.ndim)]
     fill = np.asarray(fill_value, x.dtype)
-    if order == 0:
-        idx = [np.floor(c[d] + 0.5).astype(np.int64) for d in range(x.ndim)]
+    if not flat.size:
+        return np.full(c.shape[1:], fill, x.dtype)
+    constant = fill_mode == "constant"
+
+    def corner(idx):  # (valid mask, flat positions) of integer-valued index arrays
         valid = np.ones(c.shape[1:], bool)
         lin = 0
         for d, i in enumerate(idx):
-            valid &= (i >= 0) & (i < x.shape[d])
-            lin = lin + np.clip(i, 0, x.shape[d] - 1) * strides[d]
-        return np.where(valid, flat[lin] if flat.size else fill, fill).astype(x.dtype)
+            if constant:
+                valid &= (i >= 0) & (i <= x.shape[d] - 1)
+            lin = lin + fold_index(np.where, i, x.shape[d], fill_mode).astype(np.int64) * strides[d]
+        return valid, lin
+
+    if order == 0:
+        valid, lin = corner([np.floor(c[d] + 0.5) for d in range(x.ndim)])
+        return np.where(valid, flat[lin], fill).astype(x.dtype)
     lo = [np.floor(c[d]) for d in range(x.ndim)]
     out = np.zeros(c.shape[1:], x.dtype)
-    for corner in itertools.product((0, 1), repeat=x.ndim):
+    for bits in itertools.product((0, 1), repeat=x.ndim):
         w = np.ones(c.shape[1:], x.dtype)
-        valid = np.ones(c.shape[1:], bool)
-        lin = 0
-        for d, bit in enumerate(corner):
-            i = lo[d] + bit
-            w = w * (1 - np.abs(c[d] - i))
-            valid &= (i >= 0) & (i <= x.shape[d] - 1)
-            lin = lin + np.clip(i, 0, x.shape[d] - 1).astype(np.int64) * strides[d]
+        for d, bit in enumerate(bits):
+            w = w * (1 - np.abs(c[d] - (lo[d] + bit)))
+        valid, lin = corner([lo[d] + bit for d, bit in enumerate(bits)])
         out = out + w * np.where(valid, flat[lin], fill)
     return out.astype(x.dtype)
 
@@ -194,7 +200,7 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     n, h, w, ch = x.shape
     t = np.broadcast_to(t.reshape(-1, 8), (n, 8)).astype(x.dtype)
     coords = _affine_coordinates(t, n, h, w, ch, np)
-    out = map_coordinates(x, coords, 0 if interpolation == "nearest" else 1, fill_value=fill_value)
+    out = map_coordinates(x, coords, 0 if interpolation == "nearest" else 1, fill_mode, fill_value)
     return back(out)
 
 
@@ -222,3 +228,80 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
     y = np.reshape(y, [-1, od, oh, ow, kd * kh * kw * x.shape[-1]])
     y = np.moveaxis(y, -1, c)
     return y[0] if unbatched else y
+
+
+def sobel_edges(images, data_format=None):
+    x = _float(images)
+    c = image_axes("sobel_edges", x.shape, data_format)[2]
+    x, back = _nhwc(x, c)
+    h, w = x.shape[1], x.shape[2]
+    xp = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)])
+    out = []
+    for taps in (SOBEL_Y, SOBEL_X):
+        acc = np.zeros_like(x)
+        for i in range(3):
+            for j in range(3):
+                if taps[i][j]:
+                    acc = acc + np.asarray(taps[i][j], x.dtype) * xp[:, i:i + h, j:j + w]
+        out.append(back(acc))
+    return np.stack(out, axis=-1).astype(x.dtype)
+
+
+def _ssim_inputs(image1, image2, filter_size, filter_sigma, data_format):
+    """Both images as batched channels-last arrays of the common float dtype."""
+    a, b = np.asarray(image1), np.asarray(image2)
+    dt = _float(np.zeros((), np.result_type(a.dtype, b.dtype))).dtype
+    h, w, c = check_ssim(a.shape, b.shape, filter_size, filter_sigma, data_format)
+    return _nhwc(a.astype(dt), c)[0], _nhwc(b.astype(dt), c)[0], a.ndim == 3
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         data_format=None):
+    a, b, unbatched = _ssim_inputs(image1, image2, filter_size, filter_sigma, data_format)
+    g = gaussian_kernel_1d(filter_size, filter_sigma).astype(a.dtype)
+
+    def blur(v):  # separable "valid" Gaussian window over rows then columns
+        n = v.shape[1] - filter_size + 1
+        v = sum(g[i] * v[:, i:i + n] for i in range(filter_size))
+        m = v.shape[2] - filter_size + 1
+        return sum(g[j] * v[:, :, j:j + m] for j in range(filter_size))
+
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    mu1, mu2 = blur(a), blur(b)
+    var1 = blur(a * a) - mu1 * mu1
+    var2 = blur(b * b) - mu2 * mu2
+    cov = blur(a * b) - mu1 * mu2
+    smap = (2 * mu1 * mu2 + c1) * (2 * cov + c2) / ((mu1 * mu1 + mu2 * mu2 + c1) * (var1 + var2 + c2))
+    out = np.mean(smap, axis=(1, 2, 3)).astype(a.dtype)
+    return out[0] if unbatched else out
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method, antialias=True):
+    x = _float(images)
+    scale, translation = np.asarray(scale), np.asarray(translation)
+    dims, kernel = check_scale_and_translate(x.shape, output_shape, scale.shape, translation.shape,
+                                             spatial_dims, method)
+    scale, translation = scale.astype(x.dtype), translation.astype(x.dtype)
+    for k, d in enumerate(dims):
+        m = scale_translate_weights(np, x.shape[d], int(output_shape[d]), scale[k], translation[k],
+                                    kernel, antialias, x.dtype)
+        x = np.moveaxis(np.tensordot(x, m.astype(x.dtype), axes=([d], [0])), -1, d)
+    return x
+
+
+def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", fill_mode="reflect",
+                      fill_value=0.0, seed=None, data_format=None):
+    x = _float(images)
+    (_, _, c), ksize = check_elastic(x.shape, alpha, sigma, interpolation, fill_mode, data_format)
+    x, back = _nhwc(x, c)
+    n, h, w, ch = x.shape
+    noise = random_normal((2 * n, h, w, 1), dtype=x.dtype.name, seed=seed)
+    field = gaussian_blur(noise * np.asarray(sigma, x.dtype), (ksize, ksize), (sigma, sigma), "channels_last")
+    dy, dx = field.reshape((2, n, h, w)) * np.asarray(alpha, x.dtype)
+    ys, xs = np.meshgrid(np.arange(h, dtype=x.dtype), np.arange(w, dtype=x.dtype), indexing="ij")
+    full = (n, h, w, ch)
+    coords = np.stack([np.broadcast_to(np.arange(n, dtype=x.dtype)[:, None, None, None], full),
+                       np.broadcast_to((ys + dy)[..., None], full), np.broadcast_to((xs + dx)[..., None], full),
+                       np.broadcast_to(np.arange(ch, dtype=x.dtype), full)])
+    out = map_coordinates(x, coords, 0 if interpolation == "nearest" else 1, fill_mode, fill_value)
+    return back(out.astype(x.dtype))

@@ -3,16 +3,19 @@ import itertools
 
 import numpy as np
 import tensorflow as tf
+import tensorflow.experimental.numpy as tnp
 
-from unikeras.adapters.tf_module.ops import _float, _t
+from unikeras.adapters.tf_module.ops import _float, _t, random_normal
 from unikeras.common.ops.image import (
-    GRAY_WEIGHTS, check_affine, check_map_coordinates, check_perspective, check_resize_args,
-    crop_amounts, gaussian_args, gaussian_kernel_1d, image_axes, pad_amounts, patch_geometry,
-    perspective_coefficients, volume_patch_geometry)
+    GRAY_WEIGHTS, SOBEL_X, SOBEL_Y, aspect_window, check_affine, check_elastic, check_map_coordinates,
+    check_perspective, check_resize_args, check_scale_and_translate, check_ssim, crop_amounts, fold_index,
+    gaussian_args, gaussian_kernel_1d, image_axes, pad_amounts, patch_geometry, perspective_coefficients,
+    resize_matrix, scale_translate_weights, volume_patch_geometry)
 
 __all__ = ["rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize", "pad_images", "crop_images",
            "extract_patches", "gaussian_blur", "map_coordinates",
-           "affine_transform", "perspective_transform", "extract_patches_3d"]
+           "affine_transform", "perspective_transform", "extract_patches_3d", "sobel_edges", "ssim",
+           "scale_and_translate", "elastic_transform"]
 
 
 def _static_shape(x, op_name):
@@ -66,13 +69,37 @@ def hsv_to_rgb(images, data_format=None):
     return tf.stack([v * (1 - s + s * d) for d in (dr, dg, db)], axis=c)
 
 
+def _aspect(x, h, w, size, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value):
+    shape = tuple(x.shape)
+    kind, box = aspect_window(shape[h], shape[w], size, crop_to_aspect_ratio, pad_to_aspect_ratio)
+    if kind == "crop":
+        top, left, ch, cw = box
+        key = [slice(None)] * len(shape)
+        key[h], key[w] = slice(top, top + ch), slice(left, left + cw)
+        return x[tuple(key)]
+    if kind == "pad":
+        pads = [(0, 0)] * len(shape)
+        pads[h], pads[w] = (box[0], box[0]), (box[1], box[1])
+        return tf.pad(x, pads, constant_values=tf.cast(fill_value, x.dtype))
+    return x
+
+
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
-    size = check_resize_args(size, interpolation, antialias, crop_to_aspect_ratio, pad_to_aspect_ratio)
+    size = check_resize_args(size, interpolation, antialias, crop_to_aspect_ratio, pad_to_aspect_ratio,
+                             fill_mode, full=True)
     x = _float(images)
-    c = image_axes("resize", tuple(x.shape), data_format)[2]
+    h, w, c = image_axes("resize", tuple(x.shape), data_format)
+    x = _aspect(x, h, w, size, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value)
+    if (interpolation == "bicubic" and not antialias) or (x.dtype == tf.float64 and interpolation != "nearest"):
+        # tf's plain bicubic clamps taps instead of renormalizing them, and its resampling
+        # kernels compute in float32: separable matrices instead.
+        for axis, n in ((h, size[0]), (w, size[1])):
+            m = tf.constant(resize_matrix(x.shape[axis], n, interpolation, antialias).T, x.dtype)
+            x = _tf_moveaxis(tf.tensordot(x, m, [[axis], [0]]), -1, axis)
+        return x
     y, inv = _to_last(x, c)
-    y = tf.image.resize(y, size, method=interpolation, antialias=False)
+    y = tf.image.resize(y, size, method=interpolation, antialias=antialias)
     y = tf.cast(y, x.dtype)
     return y if inv is None else tf.transpose(y, inv)
 
@@ -141,36 +168,65 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
     flat = tf.reshape(x, [-1])
     strides = [int(np.prod(shape[d + 1:])) for d in range(len(shape))]
     fill = tf.constant(fill_value, x.dtype)
-    if order == 0:
+    constant = fill_mode == "constant"
+
+    def corner(idx):
         valid, lin = True, 0
-        for d in range(len(shape)):
-            i = tf.floor(c[d] + 0.5)
-            valid = tf.logical_and(valid, (i >= 0) & (i <= shape[d] - 1))
-            lin = lin + tf.cast(tf.clip_by_value(i, 0, shape[d] - 1), tf.int64) * strides[d]
-        return tf.where(valid, tf.gather(flat, lin), fill)
+        for d, i in enumerate(idx):
+            if constant:
+                valid = tf.logical_and(valid, (i >= 0) & (i <= shape[d] - 1))
+            lin = lin + tf.cast(fold_index(tf.where, i, shape[d], fill_mode), tf.int64) * strides[d]
+        vals = tf.gather(flat, lin)
+        return tf.where(valid, vals, fill) if constant else vals
+
+    if order == 0:
+        return corner([tf.floor(c[d] + 0.5) for d in range(len(shape))])
     lo = [tf.floor(c[d]) for d in range(len(shape))]
     out = 0
-    for corner in itertools.product((0, 1), repeat=len(shape)):
-        w, valid, lin = 1, True, 0
-        for d, bit in enumerate(corner):
-            i = lo[d] + bit
-            w = w * (1 - tf.abs(c[d] - i))
-            valid = tf.logical_and(valid, (i >= 0) & (i <= shape[d] - 1))
-            lin = lin + tf.cast(tf.clip_by_value(i, 0, shape[d] - 1), tf.int64) * strides[d]
-        out = out + w * tf.where(valid, tf.gather(flat, lin), fill)
+    for bits in itertools.product((0, 1), repeat=len(shape)):
+        w = 1
+        for d, bit in enumerate(bits):
+            w = w * (1 - tf.abs(c[d] - (lo[d] + bit)))
+        out = out + w * corner([lo[d] + bit for d, bit in enumerate(bits)])
     return out
+
+
+def _warp(x, in_y, in_x, interpolation, fill_mode, fill_value):
+    """Sample NHWC `x` (static h, w, c) at (n, H, W) row / column positions (gathers, channels
+    carried); outside positions follow `fill_mode` as in `map_coordinates`."""
+    # Gathers rather than tf.raw_ops.ImageProjectiveTransformV3: that kernel's registered
+    # gradient warps back with the inverse transform, which is not the true adjoint.
+    h, w, ch = x.shape[1], x.shape[2], x.shape[3]
+    n = tf.shape(x)[0]
+    flat = tf.reshape(x, [-1, ch])
+    base = tf.cast(tf.range(n), tf.int64)[:, None, None] * (h * w)
+    fill = tf.constant(fill_value, x.dtype)
+
+    def read(y, z):  # (n, H, W, ch) pixels at integer-valued float positions
+        yi = tf.cast(fold_index(tf.where, y, h, fill_mode), tf.int64)
+        zi = tf.cast(fold_index(tf.where, z, w, fill_mode), tf.int64)
+        vals = tf.gather(flat, base + yi * w + zi)
+        if fill_mode != "constant":
+            return vals
+        valid = (y >= 0) & (y <= h - 1) & (z >= 0) & (z <= w - 1)
+        return tf.where(valid[..., None], vals, fill)
+
+    if interpolation == "nearest":
+        return read(tf.floor(in_y + 0.5), tf.floor(in_x + 0.5))
+    y0, x0 = tf.floor(in_y), tf.floor(in_x)
+    fy, fx = (in_y - y0)[..., None], (in_x - x0)[..., None]
+    return ((1 - fy) * (1 - fx) * read(y0, x0) + (1 - fy) * fx * read(y0, x0 + 1)
+            + fy * (1 - fx) * read(y0 + 1, x0) + fy * fx * read(y0 + 1, x0 + 1))
 
 
 def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0,
                      data_format=None):
-    # Gathers rather than tf.raw_ops.ImageProjectiveTransformV3: that kernel's registered
-    # gradient warps back with the inverse transform, which is not the true adjoint.
     x = _float(images)
     t = _t(transform)
     shape = _static_shape(x, "affine_transform")
     _, _, c = check_affine(shape, tuple(t.shape), interpolation, fill_mode, data_format)
     x, back = _nhwc(x, c)
-    h, w, ch = x.shape[1], x.shape[2], x.shape[3]
+    h, w = x.shape[1], x.shape[2]
     n = tf.shape(x)[0]
     t = tf.broadcast_to(tf.reshape(tf.cast(t, x.dtype), [-1, 8]), tf.stack([n, 8]))
     ys, xs = tf.meshgrid(tf.range(h, dtype=x.dtype), tf.range(w, dtype=x.dtype), indexing="ij")
@@ -178,23 +234,7 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     k = c0 * xs + c1 * ys + 1
     in_x = (a0 * xs + a1 * ys + a2) / k
     in_y = (b0 * xs + b1 * ys + b2) / k
-    flat = tf.reshape(x, [-1, ch])
-    base = tf.cast(tf.range(n), tf.int64)[:, None, None] * (h * w)
-    fill = tf.constant(fill_value, x.dtype)
-
-    def read(y, z):  # (n, h, w, ch) pixels at integer-valued float positions, fill outside
-        valid = (y >= 0) & (y <= h - 1) & (z >= 0) & (z <= w - 1)
-        yi = tf.cast(tf.clip_by_value(y, 0, h - 1), tf.int64)
-        zi = tf.cast(tf.clip_by_value(z, 0, w - 1), tf.int64)
-        return tf.where(valid[..., None], tf.gather(flat, base + yi * w + zi), fill)
-
-    if interpolation == "nearest":
-        return back(read(tf.floor(in_y + 0.5), tf.floor(in_x + 0.5)))
-    y0, x0 = tf.floor(in_y), tf.floor(in_x)
-    fy, fx = (in_y - y0)[..., None], (in_x - x0)[..., None]
-    out = ((1 - fy) * (1 - fx) * read(y0, x0) + (1 - fy) * fx * read(y0, x0 + 1)
-           + fy * (1 - fx) * read(y0 + 1, x0) + fy * fx * read(y0 + 1, x0 + 1))
-    return back(out)
+    return back(_warp(x, in_y, in_x, interpolation, fill_mode, fill_value))
 
 
 def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0,
@@ -231,3 +271,79 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
     y = tf.reshape(y, [-1, od, oh, ow, kd * kh * kw * x.shape[-1]])
     y = _tf_moveaxis(y, -1, c)
     return y[0] if unbatched else y
+
+
+def _image_out(y, c, rank):
+    """(n, h, w, ch, k) channels-last results back to the input's layout and rank."""
+    if c != rank - 1:
+        y = tf.transpose(y, [0, 3, 1, 2, 4])
+    return y[0] if rank == 3 else y
+
+
+def sobel_edges(images, data_format=None):
+    x = _float(images)
+    shape = _static_shape(x, "sobel_edges")
+    c = image_axes("sobel_edges", shape, data_format)[2]
+    y, _ = _nhwc(x, c)
+    ch = y.shape[-1]
+    k = np.stack([SOBEL_Y, SOBEL_X], -1)[:, :, None, :]  # (3, 3, 1, 2): [dy, dx] per channel
+    k = tf.constant(np.broadcast_to(k, (3, 3, ch, 2)), x.dtype)
+    y = tf.nn.depthwise_conv2d(y, k, [1, 1, 1, 1], "SAME")
+    y = tf.reshape(y, tf.concat([tf.shape(y)[:3], [ch, 2]], 0))
+    return _image_out(y, c, len(shape))
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         data_format=None):
+    a, b = _t(image1), _t(image2)
+    dt = a.dtype if a.dtype == b.dtype else tf.float64 if tf.float64 in (a.dtype, b.dtype) else tf.float32
+    if not dt.is_floating:
+        dt = _float(tf.zeros((), dt)).dtype
+    shape = _static_shape(a, "ssim")
+    _, _, c = check_ssim(shape, tuple(b.shape), filter_size, filter_sigma, data_format)
+    a, _ = _nhwc(tf.cast(a, dt), c)
+    b, _ = _nhwc(tf.cast(b, dt), c)
+    ch = a.shape[-1]
+    v = tf.concat([a, b, a * a, b * b, a * b], -1)
+    g = gaussian_kernel_1d(filter_size, filter_sigma)
+    for kshape in ((filter_size, 1), (1, filter_size)):
+        k = tf.constant(np.broadcast_to(g.reshape(kshape + (1, 1)), kshape + (5 * ch, 1)), dt)
+        v = tf.nn.depthwise_conv2d(v, k, [1, 1, 1, 1], "VALID")
+    mu1, mu2, e11, e22, e12 = tf.split(v, 5, axis=-1)
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    m11, m22, m12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
+    smap = (2 * m12 + c1) * (2 * (e12 - m12) + c2) / ((m11 + m22 + c1) * ((e11 - m11) + (e22 - m22) + c2))
+    out = tf.reduce_mean(smap, axis=[1, 2, 3])
+    return out[0] if len(shape) == 3 else out
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method, antialias=True):
+    x = _float(images)
+    scale, translation = _t(scale), _t(translation)
+    dims, kernel = check_scale_and_translate(tuple(x.shape), output_shape, tuple(scale.shape),
+                                             tuple(translation.shape), spatial_dims, method)
+    if any(x.shape[d] is None for d in dims):
+        raise ValueError(f"scale_and_translate: needs static sizes of the spatial dims {dims}, got shape "
+                         f"{tuple(x.shape)}.")
+    scale, translation = tf.cast(scale, x.dtype), tf.cast(translation, x.dtype)
+    for k, d in enumerate(dims):
+        m = scale_translate_weights(tnp, x.shape[d], int(output_shape[d]), scale[k], translation[k],
+                                    kernel, antialias, x.dtype)
+        x = _tf_moveaxis(tf.tensordot(x, m, [[d], [0]]), -1, d)
+    return x
+
+
+def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", fill_mode="reflect",
+                      fill_value=0.0, seed=None, data_format=None):
+    x = _float(images)
+    shape = _static_shape(x, "elastic_transform")
+    (_, _, c), ksize = check_elastic(shape, alpha, sigma, interpolation, fill_mode, data_format)
+    x, back = _nhwc(x, c)
+    h, w = x.shape[1], x.shape[2]
+    n = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+    noise = random_normal((2 * n, h, w, 1) if isinstance(n, int) else tf.stack([2 * n, h, w, 1]),
+                          dtype=x.dtype.name, seed=seed)
+    field = gaussian_blur(noise * sigma, (ksize, ksize), (sigma, sigma), "channels_last")
+    field = tf.reshape(field, tf.stack([2, tf.shape(x)[0], h, w])) * tf.cast(alpha, x.dtype)
+    ys, xs = tf.meshgrid(tf.range(h, dtype=x.dtype), tf.range(w, dtype=x.dtype), indexing="ij")
+    return back(_warp(x, ys + field[0], xs + field[1], interpolation, fill_mode, fill_value))
