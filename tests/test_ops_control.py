@@ -439,3 +439,22 @@ def test_loops_compile_with_xla_in_tf_function():
     got = fn(to_backend(X, "tensorflow"))
     sums = np.concatenate([[0.0], np.cumsum(X, 0).sum(1)[:-1]]).astype("float32")
     _check(got, (X.sum(0), sums, np.full(3, 10.0, "float32"), np.cumsum(X, 0), X.max(1)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["numpy"] + FRAMEWORKS)
+def test_python_number_loop_vars_become_tensors_on_every_backend(backend):
+    with ops.backend_scope(backend):
+        never = ops.while_loop(lambda i: i < 0, lambda i: i + 1, 0)
+        ran = ops.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2.0), (0, 1.0))
+    got = [ops.convert_to_numpy(v) for v in (never,) + tuple(ran)]
+    assert [g.dtype.name for g in got] == ["int32", "int32", "float32"]
+    assert [g.item() for g in got] == [0, 3, 8.0]
+
+
+@pytest.mark.parametrize("backend", ["numpy"] + FRAMEWORKS)
+def test_associative_scan_over_an_empty_axis(backend):
+    x = np.zeros((0, 3), "float32")
+    with ops.backend_scope(backend):
+        out = ops.associative_scan(lambda a, b: a + b, to_backend(x, backend) if backend != "numpy" else x)
+    got = ops.convert_to_numpy(out)
+    assert got.shape == (0, 3) and got.dtype == np.float32

@@ -13,6 +13,12 @@ def _arr(x):
     return x if isinstance(x, np.ndarray) else np.asarray(x)
 
 
+def _tensor(x):
+    """`x` as convert_to_tensor makes it (Python int -> int32, float -> floatx)."""
+    from unikeras.adapters.numpy_ref.ops import convert_to_tensor
+    return convert_to_tensor(x)
+
+
 def cond(pred, true_fn, false_fn):
     return true_fn() if bool(np.asarray(pred)) else false_fn()
 
@@ -28,6 +34,7 @@ def _call(fn, loop_vars, is_seq):
 
 def while_loop(cond, body, loop_vars, maximum_iterations=None):
     is_seq = isinstance(loop_vars, (list, tuple))
+    loop_vars = map_leaves(_tensor, loop_vars)   # Python numbers become arrays, as on jax and tf
     steps = 0
     while (maximum_iterations is None or steps < maximum_iterations) and \
             bool(np.asarray(_call(cond, loop_vars, is_seq))):
@@ -85,6 +92,8 @@ def associative_scan(f, elems, reverse=False, axis=0):
         cur = pack_as(elems, [l[i] for l in leaves])
         acc = cur if acc is None else f(acc, cur)
         outs.append([_arr(a) for a in flatten(acc)])
+    if not n:   # an empty axis scans to an empty result
+        return elems
     stacked = [np.stack([o[j] for o in outs]) for j in range(len(leaves))]
     if reverse:
         stacked = [s[::-1] for s in stacked]

@@ -37,6 +37,7 @@ def _restore(loop_vars, out):
 
 def while_loop(cond, body, loop_vars, maximum_iterations=None):
     is_seq = isinstance(loop_vars, (list, tuple))
+    loop_vars = map_leaves(_t, loop_vars)   # Python numbers become tensors, as on jax and tf
     steps = 0
     while maximum_iterations is None or steps < maximum_iterations:
         if not _truth(cond(*loop_vars) if is_seq else cond(loop_vars)):
