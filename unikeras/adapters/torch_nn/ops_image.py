@@ -1,5 +1,6 @@
 """Backend implementations of the image op family (torch)."""
 import itertools
+import math
 
 import numpy as np
 import torch
@@ -83,9 +84,9 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         # its plain bicubic (a = -0.75, clamped taps) is not.
         y = F.interpolate(x, size=size, mode=interpolation, align_corners=False, antialias=antialias)
     else:
-        mh = torch.tensor(resize_matrix(x.shape[2], size[0], interpolation, antialias), dtype=x.dtype,
+        mh = torch.as_tensor(resize_matrix(x.shape[2], size[0], interpolation, antialias), dtype=x.dtype,
                           device=x.device)
-        mw = torch.tensor(resize_matrix(x.shape[3], size[1], interpolation, antialias), dtype=x.dtype,
+        mw = torch.as_tensor(resize_matrix(x.shape[3], size[1], interpolation, antialias), dtype=x.dtype,
                           device=x.device)
         y = torch.matmul(torch.matmul(mh, x), mw.T)
     if c == 3:
@@ -152,7 +153,7 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     c = image_axes("gaussian_blur", tuple(x.shape), data_format)[2]
     x, back = _nchw(x, c)
     ch = x.shape[1]
-    k = torch.tensor(np.outer(gaussian_kernel_1d(kh, sy), gaussian_kernel_1d(kw, sx)), dtype=x.dtype,
+    k = torch.as_tensor(np.outer(gaussian_kernel_1d(kh, sy), gaussian_kernel_1d(kw, sx)), dtype=x.dtype,
                      device=x.device)
     k = k.expand(ch, 1, kh, kw)
     if kh % 2 and kw % 2:
@@ -168,7 +169,7 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
     check_map_coordinates(tuple(x.shape), tuple(c.shape), order, fill_mode)
     c = c.to(device=x.device, dtype=x.dtype)
     flat = x.reshape(-1)
-    strides = [int(np.prod(x.shape[d + 1:])) for d in range(x.ndim)]
+    strides = [math.prod(x.shape[d + 1:]) for d in range(x.ndim)]
     fill = torch.tensor(fill_value, dtype=x.dtype, device=x.device)
     constant = fill_mode == "constant"
 
@@ -303,7 +304,7 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
     b, _ = _nchw(b.to(dt), c)
     ch = a.shape[1]
     v = torch.cat([a, b, a * a, b * b, a * b], 1)
-    g = torch.tensor(gaussian_kernel_1d(filter_size, filter_sigma), dtype=dt, device=a.device)
+    g = torch.as_tensor(gaussian_kernel_1d(filter_size, filter_sigma), dtype=dt, device=a.device)
     v = F.conv2d(v, g.reshape(1, 1, -1, 1).expand(5 * ch, 1, filter_size, 1), groups=5 * ch)
     v = F.conv2d(v, g.reshape(1, 1, 1, -1).expand(5 * ch, 1, 1, filter_size), groups=5 * ch)
     mu1, mu2, e11, e22, e12 = torch.split(v, ch, dim=1)

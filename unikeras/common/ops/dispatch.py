@@ -60,6 +60,13 @@ def _classify(cls):
     return None
 
 
+# Argument types that are never tensors, classified up front so that the first call inside
+# torch.compile does not trace `_classify` (its string tests break the graph).
+_type_backend.update(dict.fromkeys(
+    (type(None), str, tuple, list, dict, slice, type(Ellipsis), range), None))
+_type_backend.update(dict.fromkeys((bool, int, float, complex, np.ndarray), WEAK))
+
+
 def backend_of_type(cls):
     try:
         return _type_backend[cls]

@@ -24,7 +24,7 @@ def dtype_of(x):
 
 def broadcast_shapes(op_name, *shapes):
     """NumPy broadcasting of shapes with None dims; ValueError naming the op on mismatch."""
-    ndim = max((len(s) for s in shapes), default=0)
+    ndim = max([0] + [len(s) for s in shapes])   # no `default=`: torch.compile traces this
     out = []
     for i in range(ndim):
         dims = [s[len(s) - ndim + i] for s in shapes if len(s) - ndim + i >= 0]
