@@ -771,14 +771,6 @@ def test_tf_graph_with_unknown_height_and_width_gets_clear_errors():
             tf.function(call, input_signature=[spec])(x)
 
 
-def test_openvino_resize_refuses_what_it_does_not_implement():
-    ovo = pytest.importorskip("openvino.opset16")
-    p = ovo.parameter([1, 6, 6, 3], np.float32)
-    for kwargs in ({"antialias": True}, {"interpolation": "bicubic"}, {"crop_to_aspect_ratio": True}):
-        with pytest.raises(ValueError, match="^resize:"):
-            ops.image.resize(p.output(0), (3, 3), **kwargs)
-
-
 # --- symbolic rules --------------------------------------------------------------------------
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_symbolic_rule_matches_reference(case):

@@ -70,7 +70,7 @@ def _aspect(x, h, w, size, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
     out_h, out_w = check_resize_args(size, interpolation, antialias, crop_to_aspect_ratio,
-                                     pad_to_aspect_ratio, fill_mode, full=True)
+                                     pad_to_aspect_ratio, fill_mode)
     x = _float(images)
     h, w, _ = image_axes("resize", x.shape, data_format)
     x = _aspect(x, h, w, (out_h, out_w), crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value)

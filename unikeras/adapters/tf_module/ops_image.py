@@ -87,7 +87,7 @@ def _aspect(x, h, w, size, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
     size = check_resize_args(size, interpolation, antialias, crop_to_aspect_ratio, pad_to_aspect_ratio,
-                             fill_mode, full=True)
+                             fill_mode)
     x = _float(images)
     h, w, c = image_axes("resize", tuple(x.shape), data_format)
     x = _aspect(x, h, w, size, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value)

@@ -86,18 +86,10 @@ FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
 
 
 def check_resize_args(size, interpolation, antialias, crop_to_aspect_ratio, pad_to_aspect_ratio,
-                      fill_mode="constant", full=False):
-    """Validated (height, width) of a `resize` call. Backends that implement only
-    "nearest"/"bilinear" without antialias or aspect-ratio handling call it with `full=False`
-    (the default) so that the rest raises instead of computing something else."""
+                      fill_mode="constant"):
+    """Validated (height, width) of a `resize` call."""
     if interpolation not in RESIZE_METHODS:
         raise ValueError(f"resize: interpolation must be one of {RESIZE_METHODS}, got {interpolation!r}.")
-    if not full:
-        if interpolation not in ("nearest", "bilinear") or antialias:
-            raise ValueError(f"resize: this backend supports only interpolation='nearest' or 'bilinear' "
-                             f"without antialias, got {interpolation!r}, antialias={antialias}.")
-        if crop_to_aspect_ratio or pad_to_aspect_ratio:
-            raise ValueError("resize: this backend does not support crop_to_aspect_ratio / pad_to_aspect_ratio.")
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("resize: crop_to_aspect_ratio and pad_to_aspect_ratio cannot both be True.")
     if fill_mode != "constant":
@@ -141,7 +133,7 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     ratio; `pad_to_aspect_ratio` first pads the short side evenly (both sides by the same
     amount) with `fill_value`."""
     out_h, out_w = check_resize_args(size, interpolation, antialias, crop_to_aspect_ratio,
-                                     pad_to_aspect_ratio, fill_mode, full=True)
+                                     pad_to_aspect_ratio, fill_mode)
     shape, dtype = spec(images)
     h, w, _ = image_axes("resize", shape, data_format)
     shape = list(shape)
