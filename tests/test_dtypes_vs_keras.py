@@ -6,10 +6,12 @@ pairs, plus Python scalars, for binary ops); Keras runs once per session in a su
 (KERAS_BACKEND=numpy; its promotion table is backend-independent) and returns a JSON of
 dtypes. Every difference must be listed in `DEPARTURES` with the reason we keep it, or be
 the one global departure `KERAS_64_TO_32` describes. The eager half checks, on every
-framework, that the ops whose dtype rules this audit changed return the symbolic dtype.
+framework and as OpenVINO graphs, that the ops whose dtype rules this audit changed return the
+symbolic dtype and the right values.
 """
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -17,9 +19,15 @@ import sys
 import numpy as np
 import pytest
 
+try:   # NumPy's bfloat16 (installed with jax / tensorflow)
+    import ml_dtypes
+except ImportError:  # pragma: no cover - depends on the environment
+    ml_dtypes = None
+
 import unikeras
 from unikeras import ops
 from unikeras.common import dtypes
+from unikeras.common.ops.dispatch import SYMBOLIC
 from tests.conftest import FRAMEWORKS, to_backend
 
 DTYPES = ["bool", "int8", "uint8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
@@ -61,6 +69,16 @@ CASES.update({
     "clip": ("u", "lambda o, T, x: o.clip(x, 0, 1)"),
     "power_2": ("u", "lambda o, T, x: o.power(x, 2)"),
     "full_like": ("u", "lambda o, T, x: o.full_like(x, 1)"),
+    "full_like_float": ("u", "lambda o, T, x: o.full_like(x, 2.5)"),
+    "full_like_bool": ("u", "lambda o, T, x: o.full_like(x, True)"),
+    "full_int": ("u", "lambda o, T, x: o.full((2, 3), 1)"),
+    "full_bool": ("u", "lambda o, T, x: o.full((2, 3), True)"),
+    "full_float": ("u", "lambda o, T, x: o.full((2, 3), 1.5)"),
+    "full_tensor_fill": ("u", "lambda o, T, x: o.full((2, 3), x)"),
+    "zeros": ("u", "lambda o, T, x: o.zeros((2, 3))"),
+    "ones": ("u", "lambda o, T, x: o.ones((2, 3))"),
+    "average_full_weights": ("u", "lambda o, T, x: o.average(x, axis=1, "
+                                  "weights=T((2, 3), 'float16'))"),
     "expand_dims": ("u", "lambda o, T, x: o.expand_dims(x, 0)"),
     "reshape": ("u", "lambda o, T, x: o.reshape(x, (-1,))"),
     "tile": ("u", "lambda o, T, x: o.tile(x, 2)"),
@@ -83,6 +101,7 @@ CASES.update({
     "einsum": ("b", "lambda o, T, a, b: o.einsum('ij,jk->ik', a, b)"),
     "solve": ("b", "lambda o, T, a, b: o.solve(a, b)"),
     "cdist": ("b", "lambda o, T, a, b: o.cdist(a, b)"),
+    "polar": ("b", "lambda o, T, a, b: o.polar(a, b)"),
 })
 
 # The evaluator, run as-is in the Keras subprocess and in this process: {case key: dtype(s) or
@@ -98,7 +117,8 @@ def evaluate(o, KT, cases, dtypes_, scalars, all_dtypes, result_type):
         d = getattr(out, "dtype", None)
         if d is None:
             return "py:" + type(out).__name__
-        return str(getattr(d, "name", d))
+        # tensor-free ops (full, zeros) run eagerly: "torch.float32" -> "float32"
+        return str(getattr(d, "name", d)).split(".")[-1]
 
     def run(fn, *args):
         try:
@@ -222,9 +242,6 @@ _depart("floor_divide", ("bool,bool", "bool,pybool", "pybool,bool"),
 _depart("left_shift right_shift", ("bool,bool", "bool,pybool", "bool,pyint"),
         "Shifts of bools compute in int8 (int32 with a Python int, the weak-int rule), as "
         "Keras's NumPy backend does eagerly; Keras's symbolic rule says bool.")
-_depart("square", ("bool",),
-        "square(bool) is int8 in unikeras's numpy-family rule (NumPy's answer); Keras says int32. "
-        "Reported to the owner of unikeras/common/ops/numpy.py.")
 _depart("erf rsqrt erfinv", _INTS,
         "Integer inputs of float functions give floatx; Keras's symbolic rule keeps the "
         "integer dtype while its torch backend returns float32.")
@@ -254,9 +271,11 @@ _depart("relu", _INTS,
 _depart("sigmoid softmax log_softmax", _INTS,
         "Integer inputs give floatx (Keras's backends compute sigmoid in float too); Keras's "
         "symbolic rule keeps the integer dtype.")
-_depart("sum sum_axis_keepdims", ("int8", "uint8", "int16"),
-        "unikeras/common/ops/numpy.py sums small integers in their own dtype; Keras (and "
-        "unikeras's nansum/prod) widen to int32/uint32. Reported to the owner of numpy.py.")
+_depart("polar", [f"{a},{b}" for a in DTYPES for b in DTYPES]
+        + [f"{a},{s}" for a in DTYPES for s in SCALARS]
+        + [f"{s},{a}" for a in DTYPES for s in SCALARS],
+        "polar returns complex numbers (complex64, complex128 from float64), as Keras's "
+        "backends eagerly do; Keras's symbolic rule says float32.")
 
 
 def _key_parts(key):
@@ -319,8 +338,9 @@ def test_listed_departures_are_real(keras_dtypes, our_dtypes):
 
 # --- eager results follow the symbolic rule for the ops this audit changed -----------------
 def _sym_dtype(fn, *arrays):
-    out = fn(*[unikeras.KerasTensor(a.shape, a.dtype.name) if isinstance(a, np.ndarray) else a
-               for a in arrays])
+    with ops.backend_scope(SYMBOLIC):   # tensor-free ops (full, zeros) run their rule too
+        out = fn(*[unikeras.KerasTensor(a.shape, dtypes.standardize_dtype(a.dtype))
+                   if isinstance(a, np.ndarray) else a for a in arrays])
     return [o.dtype for o in out] if isinstance(out, (tuple, list)) else out.dtype
 
 
@@ -409,6 +429,106 @@ EAGER_CASES = [
 ]
 
 
+def _i0_series(x):
+    """I0(x) = sum_k ((x/2)^k / k!)^2 in float64 (inf at +-inf, NaN at NaN)."""
+    def one(v):
+        if math.isnan(v) or math.isinf(v):
+            return abs(v)
+        term, total, k = 1.0, 1.0, 0
+        while term > 1e-17 * total:
+            k += 1
+            term *= (v / 2) ** 2 / k ** 2
+            total += term
+        return total
+    return np.array([one(float(v)) for v in np.ravel(x)]).reshape(np.shape(x))
+
+
+_BF16 = np.dtype(ml_dtypes.bfloat16) if ml_dtypes is not None else None
+_BF16_MAX = 3.3895313892515355e38   # (2 - 2**-7) * 2**127
+_SPECIAL = np.array([np.nan, np.inf, -np.inf, 1.5, -2.0], "float32")
+_B34, _B34b = _B(3, 4), _B(3, 4)
+_BIG_U8 = np.full((3, 40), 200, "uint8")    # sums past 255: they must not wrap around
+_BIG_I8 = np.full((2, 40), -100, "int8")   # past -128
+
+# The follow-ups of the audit: the rules changed to Keras's dtype; every backend follows.
+EAGER_CASES += [
+    # sum widens small integers as Keras (and nansum/prod) do
+    ("sum-bool", ops.sum, (_B34,), "int32", lambda x: np.count_nonzero(x)),
+    ("sum-int8", lambda x: ops.sum(x, axis=1), (_BIG_I8,), "int32", lambda x: np.full(2, -4000)),
+    ("sum-int16", ops.sum, (_I16(3, 4),), "int32", lambda x: x.astype("int64").sum()),
+    ("sum-uint8", lambda x: ops.sum(x, axis=1, keepdims=True), (_BIG_U8,), "uint32",
+     lambda x: np.full((3, 1), 8000)),
+    ("sum-uint16", lambda x: ops.sum(x, axis=0), (np.full((3, 2), 40000, "uint16"),), "uint32",
+     lambda x: np.full(2, 120000)),
+    ("sum-int32", ops.sum, (_NZ("int32", 3, 4),), "int32", lambda x: x.astype("int64").sum()),
+    ("sum-uint8-empty-axes", lambda x: ops.sum(x, axis=()), (_U8(2, 3),), "uint32", lambda x: x),
+    ("mean-int8", ops.mean, (_BIG_I8,), "float32", lambda x: np.float32(-100)),
+    # square(bool) is int32 (Keras), the 0/1 values unchanged
+    ("square-bool", ops.square, (_B34,), "int32", lambda x: x.astype("int64")),
+    # full and friends: no dtype means floatx whatever the fill value (Keras)
+    ("full-int", lambda: ops.full((2, 3), 1), (), "float32", lambda: np.ones((2, 3))),
+    ("full-bool", lambda: ops.full((2,), True), (), "float32", lambda: np.ones(2)),
+    ("full-float", lambda: ops.full(3, 2.5), (), "float32", lambda: np.full(3, 2.5)),
+    ("full-int8-tensor-fill", lambda v: ops.full((2, 2), v), (np.array(-3, "int8"),), "float32",
+     lambda v: np.full((2, 2), -3.0)),
+    ("full-dtype", lambda: ops.full((2,), 7, dtype="int8"), (), "int8", lambda: np.array([7, 7])),
+    ("full_like-int8-float-fill", lambda x: ops.full_like(x, 2.5), (_I8(2, 3),), "int8",
+     lambda x: np.full((2, 3), 2)),
+    ("full_like-bool-int-fill", lambda x: ops.full_like(x, 1), (_B(4),), "bool",
+     lambda x: np.ones(4, bool)),
+    ("zeros", lambda: ops.zeros((2, 1)), (), "float32", lambda: np.zeros((2, 1))),
+    ("ones", lambda: ops.ones(2), (), "float32", lambda: np.ones(2)),
+    # power of bools stays bool (Keras's rule): 0 ** 1 is the only 0
+    ("power-bool", ops.power, (_B34, _B34b), "bool", lambda a, b: a | ~b),
+    ("power-bool-pybool", lambda a: ops.power(a, True), (_B34,), "bool", lambda a: a),
+    ("power-pybool-bool", lambda b: ops.power(False, b), (_B34,), "bool", lambda b: ~b),
+    ("power-bool-pyint", lambda a: ops.power(a, 2), (_B34,), "int32", lambda a: a.astype(int)),
+    # clip of a Python scalar between tensor bounds: the scalar's convert_to_tensor dtype
+    ("clip-pyfloat", lambda lo, hi: ops.clip(2.0, lo, hi),
+     (np.array([0.0, 2.5, -1.0], "float16"), np.array([1.0, 3.0, 4.0], "float16")), "float32",
+     lambda lo, hi: np.array([1.0, 2.5, 2.0])),
+    ("clip-pyint", lambda lo, hi: ops.clip(5, lo, hi),
+     (np.array([0, 6, 1], "int8"), np.array([3, 9, 8], "int8")), "int32",
+     lambda lo, hi: np.array([3, 6, 5])),
+    ("clip-pybool", lambda lo, hi: ops.clip(True, lo, hi),
+     (np.array([0, 2], "int32"), np.array([3, 3], "int32")), "int32",
+     lambda lo, hi: np.array([1, 2])),
+    # dense's dtype is matmul's (bool/int8/uint8 accumulate in int32), then the bias's add
+    ("dense-int8", ops.dense, (_BIG_I8[:, :8], np.full((8, 3), -50, "int8")), "int32",
+     lambda x, k: np.full((2, 3), 40000)),
+    ("dense-bool", ops.dense, (_B34, _B(4, 2)),
+     "int32", lambda x, k: x.astype("int64") @ k.astype("int64")),
+    ("dense-uint8-bias-int16", ops.dense, (_U8(3, 4), _U8(4, 2), _I16(2)), "int32",
+     lambda x, k, b: x.astype("int64") @ k.astype("int64") + b),
+    ("dense-int8-bias-float32", ops.dense,
+     (_I8(3, 4), _I8(4, 2), np.array([0.5, -1.5], "float32")), "float32",
+     lambda x, k, b: x.astype("float64") @ k.astype("float64") + b),
+    # polar with a Python float reads it as floatx
+    ("polar-pyfloat-abs", lambda a: ops.polar(2.0, a), (np.array([0.0, 0.5, -1.0], "float32"),),
+     "complex64", lambda a: 2.0 * np.exp(1j * a.astype("float64"))),
+    ("polar-pyfloat-angle", lambda r: ops.polar(r, 0.25), (np.array([1.0, 2.0], "float16"),),
+     "complex64", lambda r: r.astype("float64") * np.exp(0.25j)),
+    ("polar-pyint-pyfloat", lambda: ops.polar(3, 0.5), (), "complex64",
+     lambda: np.asarray(3 * np.exp(0.5j))),
+    # the true values at the special points
+    ("i0-special", ops.i0, (_SPECIAL,), "float32", _i0_series),
+    ("i0-float16-inf", ops.i0, (_SPECIAL.astype("float16"),), "float16",
+     lambda x: _i0_series(x).astype(x.dtype)),
+    ("nan_to_num-float32", ops.nan_to_num, (_SPECIAL,), "float32",
+     lambda x: np.array([0.0, 3.4028234663852886e38, -3.4028234663852886e38, 1.5, -2.0])),
+]
+if _BF16 is not None:
+    EAGER_CASES += [
+        ("nan_to_num-bfloat16", ops.nan_to_num, (_SPECIAL.astype(_BF16),), "bfloat16",
+         lambda x: np.array([0.0, _BF16_MAX, -_BF16_MAX, 1.5, -2.0])),
+        ("nan_to_num-bfloat16-values",
+         lambda x: ops.nan_to_num(x, nan=7.0, posinf=1.0, neginf=-1.0),
+         (_SPECIAL.astype(_BF16),), "bfloat16", lambda x: np.array([7.0, 1.0, -1.0, 1.5, -2.0])),
+        ("i0-bfloat16-inf", ops.i0, (_SPECIAL.astype(_BF16),), "bfloat16",
+         lambda x: _i0_series(x).astype(x.dtype)),
+    ]
+
+
 @pytest.mark.parametrize("backend", ["numpy"] + FRAMEWORKS)
 @pytest.mark.parametrize("case", EAGER_CASES, ids=[c[0] for c in EAGER_CASES])
 def test_eager_dtype_equals_symbolic_and_values_match_numpy(case, backend):
@@ -416,10 +536,34 @@ def test_eager_dtype_equals_symbolic_and_values_match_numpy(case, backend):
     assert _sym_dtype(fn, *arrays) == expected
     got_dtype, outs = _eager_dtype(fn, backend, *arrays)
     assert got_dtype == expected, f"{backend}: eager {got_dtype}, symbolic {expected}"
-    want = np.asarray(formula(*arrays))
-    got = ops.convert_to_numpy(outs[0])
+    _assert_values(ops.convert_to_numpy(outs[0]), formula(*arrays))
+
+
+def _assert_values(got, want, rtol=1e-6):
+    want = np.asarray(want)
     assert got.shape == want.shape
-    np.testing.assert_array_equal(got.astype("float64"), want.astype("float64"))
+    if got.dtype.kind == "c" or want.dtype.kind == "c":
+        np.testing.assert_allclose(got.astype("complex128"), want.astype("complex128"),
+                                   rtol=1e-6, atol=1e-6)
+    elif got.dtype.kind in "iub":
+        np.testing.assert_array_equal(got.astype("float64"), want.astype("float64"))
+    else:   # floats (bfloat16 too): to rounding; NaN and inf compare equal to themselves
+        np.testing.assert_allclose(got.astype("float64"), want.astype("float64"),
+                                   rtol=rtol, atol=0)
+
+
+def test_dense_rule_follows_matmul_then_add():
+    """dense (the fused op of the Dense layer) gives the dtype `add(matmul(x, k), b)` gives."""
+    T = unikeras.KerasTensor
+    for a in DTYPES:
+        for b in DTYPES:
+            x, k = T((None, 3), a), T((3, 4), b)
+            assert ops.dense(x, k).dtype == ops.matmul(x, k).dtype, (a, b)
+            bias = T((4,), a)
+            assert ops.dense(x, k, bias).dtype == ops.add(ops.matmul(x, k), bias).dtype, (a, b)
+    assert ops.dense(T((2, 3), "int8"), T((3, 4), "int8"), 0.5).dtype == "float32"
+    with pytest.raises(ValueError, match="^dense:"):
+        ops.dense(T((2, 3)), T((3, 4)), T((5,)))
 
 
 @pytest.mark.parametrize("backend", FRAMEWORKS)
@@ -431,3 +575,56 @@ def test_convert_to_tensor_of_a_python_list(backend):
     assert dtypes.standardize_dtype(ints.dtype) == "int32"
     assert dtypes.standardize_dtype(floats.dtype) == "float32"
     np.testing.assert_array_equal(ops.convert_to_numpy(ints), [1, 2, 3])
+
+
+# --- the same cases as OpenVINO graphs ------------------------------------------------------
+# Cases the OpenVINO backend does not build, with the reason (each is refused with an error,
+# checked below, rather than built wrong).
+OV_UNSUPPORTED = {
+    **{f"segment_{r}-bool": "OpenVINO's segment reductions take numbers only"
+       for r in ("sum", "max", "min", "prod")},
+    **{c: "OpenVINO has no complex element type: polar is not offered"
+       for c in ("polar-pyfloat-abs", "polar-pyfloat-angle", "polar-pyint-pyfloat")},
+}
+
+
+def _ov_graph_run(fn, arrays):
+    """Build `fn` on OpenVINO, each NumPy array a parameter (bfloat16 ones, which NumPy
+    cannot feed, a float32 parameter cast in the graph), and run it on CPU: the dtype
+    names of the graph outputs and the first output's values."""
+    ov = pytest.importorskip("openvino")
+    ovo = pytest.importorskip("openvino.opset16")
+    from unikeras.adapters.openvino import ops as ov_ops
+    params, feeds, args = [], [], []
+    for a in arrays:
+        bf16 = a.dtype == _BF16
+        feed = a.astype("float32") if bf16 else a
+        p = ovo.parameter(list(a.shape), feed.dtype, name=f"arg{len(params)}")
+        params.append(p)
+        feeds.append(feed)
+        args.append(ov_ops.cast(p.output(0), "bfloat16") if bf16 else p.output(0))
+    with ops.backend_scope("openvino"):   # tensor-free ops (full, zeros) build constants
+        out = fn(*args)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    names = [ov_ops.dtype_name(o) for o in outs]
+    first = outs[0]
+    if names[0] == "bfloat16":   # read back through float32 (exact)
+        first = ovo.convert(first, "f32").output(0)
+    compiled = ov.compile_model(ov.Model([first], params, "case"), "CPU",
+                                {"INFERENCE_PRECISION_HINT": "f32"})
+    got = np.array(compiled(feeds)[0])
+    return (names if isinstance(out, (tuple, list)) else names[0]), got
+
+
+@pytest.mark.parametrize("case", EAGER_CASES, ids=[c[0] for c in EAGER_CASES])
+def test_openvino_graph_dtype_equals_symbolic_and_values_match_numpy(case):
+    name, fn, arrays, expected, formula = case
+    if name in OV_UNSUPPORTED:
+        with pytest.raises((TypeError, ValueError, NotImplementedError)):
+            _ov_graph_run(fn, arrays)
+        return
+    got_dtype, got = _ov_graph_run(fn, arrays)
+    assert got_dtype == expected, f"openvino: graph {got_dtype}, symbolic {expected}"
+    # The CPU plugin may run a bfloat16 graph in float32 (dropping the rounding Converts):
+    # such values agree to bfloat16's precision.
+    _assert_values(got, formula(*arrays), rtol=2.0 ** -8 if got_dtype == "bfloat16" else 1e-6)

@@ -461,6 +461,35 @@ def test_symbolic_errors_name_the_op(bad):
         bad()
 
 
+def test_average_accepts_full_shape_weights_with_unknown_dims():
+    """Regression: the rule compared the weights' shape with x's exactly, so full-shape weights
+    were refused when a dimension of x (or of the weights) is unknown."""
+    x = KerasTensor((None, 3))
+    assert ops.average(x, axis=0, weights=KerasTensor((4, 3))).shape == (3,)
+    assert ops.average(x, axis=1, weights=KerasTensor((None, 3), "float16")).shape == (None,)
+    assert ops.average(KerasTensor((5, 3)), weights=KerasTensor((None, 3))).shape == ()
+    assert ops.average(x, axis=1, weights=KerasTensor((3,))).shape == (None,)
+    assert ops.average(x, axis=0, weights=KerasTensor((6,))).shape == (3,)
+    for w, axis, msg in [((4, 4), 0, "differ from"), ((None, 3, 1), 0, "differ from"),
+                         ((2,), 1, "length 2"), ((3,), None, "need an int axis")]:
+        with pytest.raises(ValueError, match=f"^average: .*{msg}"):
+            ops.average(x, axis=axis, weights=KerasTensor(w))
+
+
+def test_average_with_full_weights_in_a_graph_with_a_dynamic_batch():
+    """The same weights, built as an OpenVINO graph whose first dimension is dynamic."""
+    ov = pytest.importorskip("openvino")
+    import openvino.opset16 as ovo
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(4, 3)).astype("float32"), rng.uniform(0.5, 2, (4, 3)).astype("float32")
+    px, pw = ovo.parameter([-1, 3], np.float32), ovo.parameter([-1, 3], np.float32)
+    out = ops.average(px.output(0), axis=0, weights=pw.output(0))
+    compiled = ov.compile_model(ov.Model([out], [px, pw], "avg"), "CPU",
+                                {"INFERENCE_PRECISION_HINT": "f32"})
+    got = np.array(compiled([x, w])[0])
+    np.testing.assert_allclose(got, (x * w).sum(0) / w.sum(0), rtol=1e-5)
+
+
 def test_symbolic_value_dependent_shapes():
     assert ops.unique(KerasTensor((4, 5), "int32")).shape == (None,)
     values, inverse = ops.unique(KerasTensor((4, 5), "int32"), axis=1, return_inverse=True)

@@ -18,6 +18,7 @@ from jax import lax
 
 from unikeras import config
 from unikeras.common import dtypes
+from unikeras.common.ops.reductions import sum_dtype
 from unikeras.common.seed_generator import draw_seed
 
 _ARRAY = type(jnp.zeros(()))            # jaxlib ArrayImpl: the eager fast path
@@ -180,8 +181,8 @@ def divide(x1, x2):
 def power(x1, x2):
     # Not behind jit: jnp.power turns a Python int exponent into an exact integer_pow.
     a, b, jd = _promote_with_dtype(x1, x2)
-    if jd == _BOOL:  # NumPy (the reference) computes bool ** bool in int8
-        a, b = _as(a, _INT8), _as(b, _INT8)
+    if jd == _BOOL:  # b ** e is 0 only for 0 ** 1: stays bool
+        return jnp.logical_or(_as(a, _BOOL), jnp.logical_not(_as(b, _BOOL)))
     return jnp.power(a, b)
 
 
@@ -212,7 +213,9 @@ _square = _jit(jnp.square)
 
 def square(x):
     x = _j(x)
-    return _square(_convert(x, _INT8) if x.dtype == _BOOL else x)  # int8, as NumPy
+    if x.dtype == _BOOL:   # 0/1 squares to itself, as int32
+        return _convert(x, _INT32)
+    return _square(x)
 
 
 _clip = _jit(jnp.clip)
@@ -253,10 +256,15 @@ _argmax = _static_jit(
     "axis", "keepdims")
 
 
+_SUM_JDTYPE = {}   # input dtype -> result dtype of sum (small integers widen: sum_dtype)
+
+
 def sum(x, axis=None, keepdims=False):
     x = _j(x)
-    return _sum(x, axis=_axis(axis), keepdims=keepdims,
-                dtype=_INT32 if x.dtype == _BOOL else x.dtype)
+    jd = _SUM_JDTYPE.get(x.dtype)
+    if jd is None:
+        jd = _SUM_JDTYPE[x.dtype] = _jdtype(sum_dtype(_dtype_name(x.dtype)))
+    return _sum(x, axis=_axis(axis), keepdims=keepdims, dtype=jd)
 
 
 def mean(x, axis=None, keepdims=False):
@@ -413,9 +421,7 @@ def ones(shape, dtype=None):
 
 
 def full(shape, fill_value, dtype=None):
-    if dtype is None:
-        dt = getattr(fill_value, "dtype", None)
-        dtype = _dtype_name(dt) if dt is not None else dtypes.result_type(fill_value)
+    # dtype None: floatx, whatever the fill value's type
     return jnp.full(_shape_arg(shape), fill_value, _jdtype(dtype))
 
 

@@ -8,6 +8,9 @@ import jax.scipy.special as jsp
 from unikeras.adapters.flax.ops import (
     _ARRAY, _FLOATS, _JAX_ARRAY, _as, _convert, _dtype_name, _floatx, _jdtype, _jit,
     _promote_with_dtype, convert_to_tensor, divide)
+# The reference's base module first: entering numpy_ref.ops_elementwise directly would let
+# numpy_ref.ops star-import it half-initialized, leaving the NumPy table without these ops.
+import unikeras.adapters.numpy_ref.ops  # noqa: F401
 from unikeras.adapters.numpy_ref.ops_elementwise import _range_of, name_broadcast_errors
 
 _BOOL = jnp.dtype("bool")
@@ -67,7 +70,19 @@ rsqrt = _unary_float(jax.lax.rsqrt, "rsqrt")
 erf = _unary_float(jsp.erf, "erf")
 erfc = _unary_float(jsp.erfc, "erfc")
 erfinv = _unary_float(jsp.erfinv, "erfinv")
-i0 = _unary_float(jnp.i0, "i0")
+
+
+def _i0(x):
+    # jnp.i0 gives NaN at +-inf, where I0 is inf; inf inputs are zeroed first so that
+    # their gradient is 0, not NaN. Half precision computes in float32 (rounded once).
+    inf = jnp.isinf(x)
+    safe = jnp.where(inf, 0.0, x)
+    if x.dtype in (jnp.float16, jnp.bfloat16):
+        safe = safe.astype(jnp.float32)
+    return jnp.where(inf, jnp.inf, jnp.i0(safe)).astype(x.dtype)
+
+
+i0 = _unary_float(_i0, "i0")
 _trunc = _jit(jnp.trunc)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from unikeras import config
 from unikeras.common import dtypes
+from unikeras.common.ops.reductions import sum_dtype
 
 
 def _dtype_of(x):
@@ -56,6 +57,8 @@ def divide(x1, x2):
 
 def power(x1, x2):
     a, b = _promote(x1, x2)
+    if a.dtype == bool:   # b ** e is 0 only for 0 ** 1: stays bool
+        return np.logical_or(a, np.logical_not(b))
     return np.asarray(np.power(a, b))
 
 
@@ -72,7 +75,10 @@ def sign(x):
 
 
 def square(x):
-    return np.square(np.asarray(x))
+    x = np.asarray(x)
+    if x.dtype == bool:   # 0/1 squares to itself, as int32
+        return x.astype("int32")
+    return np.square(x)
 
 
 def sqrt(x):
@@ -92,7 +98,8 @@ def tanh(x):
 
 
 def clip(x, x_min, x_max):
-    x = np.asarray(x)
+    # A Python scalar x takes the dtype convert_to_tensor gives it (floatx, int32).
+    x = np.asarray(x, dtypes.result_type(x)) if isinstance(x, (int, float)) else np.asarray(x)
     if x.dtype == bool:
         x = x.astype("int32")
     return np.clip(x, x_min, x_max).astype(x.dtype)
@@ -103,10 +110,15 @@ def where(condition, x1=None, x2=None):
     return np.where(np.asarray(condition), a, b)
 
 
+_SUM_DTYPE = {}   # input dtype -> sum's result dtype (small integers widen: sum_dtype)
+
+
 def sum(x, axis=None, keepdims=False):
     x = np.asarray(x)
-    dtype = "int32" if x.dtype == bool else x.dtype
-    return np.asarray(np.sum(x, axis=axis, keepdims=keepdims, dtype=dtype))
+    dt = _SUM_DTYPE.get(x.dtype)
+    if dt is None:
+        dt = _SUM_DTYPE[x.dtype] = sum_dtype(x.dtype)
+    return np.asarray(np.sum(x, axis=axis, keepdims=keepdims, dtype=dt))
 
 
 def mean(x, axis=None, keepdims=False):
@@ -169,7 +181,7 @@ def ones(shape, dtype=None):
 
 
 def full(shape, fill_value, dtype=None):
-    return np.full(shape, fill_value, dtype or dtypes.result_type(fill_value))
+    return np.full(shape, fill_value, dtypes.standardize_dtype(dtype))   # None: floatx
 
 
 def zeros_like(x, dtype=None):

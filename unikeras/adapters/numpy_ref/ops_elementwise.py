@@ -66,7 +66,15 @@ cbrt = _unary_float(np.cbrt)
 fabs = _unary_float(np.fabs)
 floor = _unary_float(np.floor)
 ceil = _unary_float(np.ceil)
-i0 = _unary_float(lambda x: np.i0(x.astype("float64")))
+
+
+def _i0(x):
+    # np.i0 gives NaN at +-inf; I0 grows without bound there (I0(+-inf) = inf).
+    inf = np.isinf(x)
+    return np.where(inf, np.inf, np.i0(np.where(inf, 0.0, x.astype("float64"))))
+
+
+i0 = _unary_float(_i0)
 
 
 def reciprocal(x):
@@ -336,6 +344,15 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     x = _arr(x)
     if not (dtypes.is_float(x.dtype) or x.dtype.name in _COMPLEX):
         return x.copy()
+    if x.dtype.kind not in "fc":
+        # bfloat16 (an ml_dtypes type, present whenever such an array is): np.nan_to_num
+        # does not see its NaNs and infs; replace them in float32, where all are exact.
+        from ml_dtypes import finfo
+        big = float(finfo(x.dtype).max)
+        out = np.nan_to_num(x.astype("float32"), nan=nan,
+                            posinf=big if posinf is None else posinf,
+                            neginf=-big if neginf is None else neginf)
+        return out.astype(x.dtype)
     return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf).astype(x.dtype, copy=False)
 
 

@@ -515,6 +515,9 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
 
 
 def polar(abs_, angle):
+    # Python scalars read as convert_to_tensor reads them (float -> floatx), as in the rule.
+    abs_, angle = [np.asarray(v, dtypes.result_type(v)) if isinstance(v, (int, float)) else v
+                   for v in (abs_, angle)]
     dt = _out_dtype(abs_, angle)
     r, a = np.asarray(abs_, dt), np.asarray(angle, dt)
     ct = "complex128" if dt == "float64" else "complex64"

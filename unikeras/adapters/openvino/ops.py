@@ -24,6 +24,7 @@ from openvino.op import Constant
 from unikeras import config
 from unikeras.adapters.numpy_ref import ops as _ref
 from unikeras.common import dtypes
+from unikeras.common.ops.reductions import sum_dtype
 from unikeras.common.ops.shapes import broadcast_shapes, reshape_shape
 
 Output = ov.Output
@@ -228,9 +229,41 @@ def _compare(name, ov_fn):
     return _graph_op(apply)
 
 
-add = _binary("add", ovo.add, ovo.logical_or)
-subtract = _binary("subtract", ovo.subtract)
-multiply = _binary("multiply", ovo.multiply, ovo.logical_and)
+# NumPy wraps 8- and 16-bit integer arithmetic around (modulo 2**bits); OpenVINO's CPU
+# kernels saturate instead. These dtypes are computed in a wider integer and reduced modulo
+# 2**bits there, so that the final Convert only sees in-range values.
+_NARROW_INTS = {"int8": 8, "uint8": 8, "int16": 16, "uint16": 16}
+
+
+def _wrapping(ov_fn):
+    def apply(a, b):
+        dtype = dtype_name(a)
+        bits = _NARROW_INTS.get(dtype)
+        if bits is None:
+            return ov_fn(a, b)
+        # In int32 (int64 is narrowed to int32 by the CPU plugin, saturating constants).
+        wide = "int32"
+        a, b = _cast(a, wide), _cast(b, wide)
+        if dtype == "uint16" and ov_fn is ovo.multiply:
+            # 65535 * 65535 overflows int32: a * b = lo * b + 256 * (hi * b), with a = 256 hi + lo,
+            # and only (hi * b) mod 256 matters modulo 2**16.
+            lo = ovo.bitwise_and(a, _constant(255, wide)).output(0)
+            hi = ovo.divide(ovo.subtract(a, lo), _constant(256, wide)).output(0)
+            hib = ovo.bitwise_and(ovo.multiply(hi, b), _constant(255, wide)).output(0)
+            r = ovo.add(ovo.multiply(lo, b), ovo.multiply(hib, _constant(256, wide))).output(0)
+        else:
+            r = ov_fn(a, b).output(0)
+        r = ovo.bitwise_and(r, _constant((1 << bits) - 1, wide)).output(0)  # r mod 2**bits
+        if not dtype.startswith("uint"):  # two's complement: [2**(bits-1), 2**bits) -> negative
+            high = _cast(ovo.greater_equal(r, _constant(1 << (bits - 1), wide)).output(0), wide)
+            r = ovo.subtract(r, ovo.multiply(high, _constant(1 << bits, wide))).output(0)
+        return ovo.convert(r, DTYPE_TO_OV[dtype])
+    return apply
+
+
+add = _binary("add", _wrapping(ovo.add), ovo.logical_or)
+subtract = _binary("subtract", _wrapping(ovo.subtract))
+multiply = _binary("multiply", _wrapping(ovo.multiply), ovo.logical_and)
 maximum = _binary("maximum", ovo.maximum, ovo.logical_or)
 minimum = _binary("minimum", ovo.minimum, ovo.logical_and)
 equal = _compare("equal", ovo.equal)
@@ -250,7 +283,8 @@ def divide(x1, x2):
     return ovo.divide(a, b).output(0)
 
 
-power = _binary("power", ovo.power)
+power = _binary("power", ovo.power,   # bools: b ** e is 0 only for 0 ** 1
+                lambda a, b: ovo.logical_or(a, ovo.logical_not(b)))
 
 
 @_graph_op
@@ -284,8 +318,8 @@ def sign(x):
 @_graph_op
 def square(x):
     o = as_output(x)
-    if dtype_name(o) == "bool":  # NumPy squares bools into int8
-        o = _cast(o, "int8")
+    if dtype_name(o) == "bool":  # 0/1 squares to itself, as int32
+        return _cast(o, "int32")
     return ovo.multiply(o, o).output(0)
 
 
@@ -323,7 +357,8 @@ def _bound(value, dtype):
 
 @_graph_op
 def clip(x, x_min, x_max):
-    o = as_output(x)
+    # A Python scalar x takes the dtype convert_to_tensor gives it (floatx, int32).
+    o = _constant(x, dtypes.result_type(x)) if isinstance(x, (int, float)) else as_output(x)
     d = dtype_name(o)
     if d == "bool":
         o, d = _cast(o, "int32"), "int32"
@@ -363,8 +398,7 @@ def _reduce(ov_fn, o, axes, keepdims):
 @_graph_op
 def sum(x, axis=None, keepdims=False):
     o = as_output(x)
-    if dtype_name(o) == "bool":
-        o = _cast(o, "int32")
+    o = _cast(o, sum_dtype(dtype_name(o)))   # small integers widen
     return _reduce(ovo.reduce_sum, o, _axes("sum", axis, len(_shape(o))), keepdims)
 
 
@@ -601,8 +635,8 @@ def ones(shape, dtype=None):
 
 @_graph_op
 def full(shape, fill_value, dtype=None):
-    dtype = _std(dtype) if dtype else dtypes.result_type(_weak_dtype(fill_value))
-    return _filled("full", shape, fill_value, dtype)
+    # dtype None: floatx, whatever the fill value's type
+    return _filled("full", shape, fill_value, _std(dtype))
 
 
 def _filled_like(name, x, value, dtype):

@@ -528,7 +528,8 @@ def _i0(o):
     half = ovo.exp(ovo.multiply(safe, _c(0.5, a))).output(0)  # exp(|x|) in two halves
     p = _poly(ovo.divide(_c(3.75, a), safe).output(0), _I0_LARGE)
     r_large = ovo.multiply(half, ovo.multiply(half, ovo.divide(p, ovo.sqrt(safe)))).output(0)
-    return _select(small, r_small, r_large)  # NaN at +-inf, as the reference's
+    # The large-|x| formula is inf * 0 = NaN at +-inf, where I0 is inf.
+    return _select(ovo.is_inf(o).output(0), _c(math.inf, o), _select(small, r_small, r_large))
 
 
 i0 = _unary_formula("i0", _i0)

@@ -417,10 +417,7 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
 @_graph_op
 def average(x, axis=None, weights=None):
     o = as_output(x)
-    ws = _sym(weights if _is_graph(weights) or weights is None else np.asarray(weights))
-    if ws is not None and len(ws.shape) == len(_shape(o)) and builtins.all(
-            a is None or b is None or a == b for a, b in zip(ws.shape, _shape(o))):
-        ws = KerasTensor(_shape(o), ws.dtype)  # the rule compares shapes with unknown dims
+    ws = weights if _is_graph(weights) or weights is None else np.asarray(weights)
     d = _rule("average", o, axis, ws).dtype
     o = _cast(o, d)
     rank = len(_shape(o))

@@ -18,6 +18,7 @@ import tensorflow as tf
 from unikeras import config
 from unikeras.common import dtypes
 from unikeras.common import seed_generator
+from unikeras.common.ops.reductions import sum_dtype
 
 _R = tf.raw_ops
 with tf.init_scope():  # this module may first be imported while a tf.function is traced
@@ -260,8 +261,8 @@ def power(x1, x2):
     a, b = _promote(x1, x2)
     d = a.dtype
     try:
-        if d is _BOOL:  # NumPy: bool ** bool is int8
-            return _R.Pow(x=tf.cast(a, tf.int8), y=tf.cast(b, tf.int8))
+        if d is _BOOL:  # b ** e is 0 only for 0 ** 1: stays bool
+            return tf.logical_or(a, tf.logical_not(b))
         if d in _UNSIGNED:
             return tf.cast(_R.Pow(x=tf.cast(a, tf.int64), y=tf.cast(b, tf.int64)), d)
         return _R.Pow(x=a, y=b)
@@ -301,8 +302,8 @@ def sign(x):
 
 def square(x):
     x = _t(x)
-    if x.dtype is _BOOL:  # NumPy squares booleans as int8
-        return tf.cast(x, tf.int8)
+    if x.dtype is _BOOL:  # 0/1 squares to itself, as int32
+        return tf.cast(x, tf.int32)
     return _R.Square(x=x)
 
 
@@ -366,8 +367,9 @@ def _axis(axis):
 
 def sum(x, axis=None, keepdims=False):
     x = _t(x)
-    if x.dtype is _BOOL:
-        x = tf.cast(x, tf.int32)
+    out = sum_dtype(x.dtype.name)   # small integers widen
+    if out != x.dtype.name:
+        x = tf.cast(x, out)
     return tf.reduce_sum(x, axis=_axis(axis), keepdims=keepdims)
 
 
@@ -555,10 +557,7 @@ def ones(shape, dtype=None):
 
 
 def full(shape, fill_value, dtype=None):
-    if dtype is None:
-        dtype = (dtypes.result_type(fill_value) if isinstance(fill_value, _SCALAR_TYPES)
-                 else _dtype_of(fill_value))
-    dtype = dtypes.standardize_dtype(dtype)
+    dtype = dtypes.standardize_dtype(dtype)   # None: floatx, whatever the fill value's type
     value = _as(fill_value, dtype)
     if value.shape.rank == 0:
         return tf.fill(_shape_arg(shape), value)

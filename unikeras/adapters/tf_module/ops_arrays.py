@@ -646,7 +646,7 @@ def view(x, dtype=None):
     if dtype is None:
         return x
     src, dst = _name(x), dtypes.standardize_dtype(dtype)
-    shape = _defs.view_shape("view", _shape(x), src, dst)
+    _defs.view_shape("view", _shape(x), src, dst)   # raises on a shape the dtypes cannot view
     s, t = _defs._itemsize(src), _defs._itemsize(dst)
     if s == t:
         return tf.bitcast(x, _TF[dst])

@@ -11,6 +11,9 @@ import numpy as np
 import tensorflow as tf
 
 from unikeras import config
+# The reference's base module first: entering numpy_ref.ops_elementwise directly would let
+# numpy_ref.ops star-import it half-initialized, leaving the NumPy table without these ops.
+import unikeras.adapters.numpy_ref.ops  # noqa: F401
 from unikeras.adapters.numpy_ref.ops_elementwise import _range_of, name_broadcast_errors
 from unikeras.adapters.tf_module.ops import _TF, _promote, _t, divide
 from unikeras.common import dtypes
@@ -100,8 +103,19 @@ rsqrt = _unary_float(_raw(_R.Rsqrt), "rsqrt")
 erf = _unary_float(_raw(_R.Erf), "erf")
 erfc = _unary_float(_raw(_R.Erfc), "erfc")
 erfinv = _unary_float(tf.math.erfinv, "erfinv")
-# exp(|x|) * i0e(x): BesselI0 itself has no XLA kernel (jit_compile=True), BesselI0e has.
-i0 = _unary_float(lambda x: tf.exp(tf.abs(x)) * tf.math.bessel_i0e(x), "i0")
+
+
+def _i0(x):
+    # exp(|x|) * i0e(x): BesselI0 itself has no XLA kernel (jit_compile=True), BesselI0e has.
+    # That product is NaN at +-inf, where I0 is inf; inf inputs are zeroed first so that
+    # their gradient is 0, not NaN.
+    inf = tf.math.is_inf(x)
+    safe = tf.where(inf, tf.zeros_like(x), x)
+    return tf.where(inf, tf.constant(math.inf, x.dtype),
+                    tf.exp(tf.abs(safe)) * tf.math.bessel_i0e(safe))
+
+
+i0 = _unary_float(_i0, "i0")
 
 
 def trunc(x):

@@ -209,7 +209,18 @@ def _binary(fn, name, swapped=None):
 add = _binary(torch.add, "add")
 subtract = _binary(torch.subtract, "subtract")
 multiply = _binary(torch.multiply, "multiply")
-power = _binary(torch.pow, "power")
+
+
+def power(x1, x2):
+    if type(x1) in _T and type(x2) in _T and x1.dtype is x2.dtype and x1.dtype is not torch.bool:
+        return torch.pow(x1, x2)
+    a, b = _promote(x1, x2)
+    if (a if isinstance(a, Tensor) else b).dtype is torch.bool:
+        a, b = _promote_tensors(a, b)   # b ** e is 0 only for 0 ** 1: stays bool
+        return torch.logical_or(a, torch.logical_not(b))
+    return torch.pow(a, b)
+
+
 equal = _binary(torch.eq, "equal", torch.eq)
 not_equal = _binary(torch.ne, "not_equal", torch.ne)
 greater = _binary(torch.gt, "greater", torch.lt)
@@ -267,8 +278,8 @@ def sign(x):
 
 def square(x):
     x = _to_tensor(x)
-    if x.dtype is torch.bool:   # as np.square: bool squares to int8
-        x = x.to(torch.int8)
+    if x.dtype is torch.bool:   # 0/1 squares to itself, as int32
+        return x.to(torch.int32)
     return torch.square(x)
 
 
@@ -289,6 +300,8 @@ def tanh(x):
 
 
 def clip(x, x_min, x_max):
+    if isinstance(x, _SCALARS):   # the dtype convert_to_tensor gives it (floatx, int32)
+        x = _tensor(x, _TORCH_DTYPE[dtypes.result_type(x)], _device_of(x_min, x_max))
     x = _to_tensor(x)
     if x.dtype is torch.bool:
         x = x.to(torch.int32)
@@ -331,14 +344,29 @@ def _dims(axis):
     return tuple(axis)
 
 
+# Integer sums: input dtype -> (accumulation dtype, result dtype). Small integers widen as
+# `reductions.sum_dtype` says; torch has no CPU sum kernel for uint16/32/64, so unsigned
+# inputs accumulate in int64 and are cast back (wrapping as the unsigned type would).
+_SUM_DTYPES = {
+    torch.bool: (torch.int32, torch.int32), torch.int8: (torch.int32, torch.int32),
+    torch.int16: (torch.int32, torch.int32), torch.int32: (torch.int32, torch.int32),
+    torch.int64: (torch.int64, torch.int64), torch.uint8: (torch.int64, torch.uint32),
+    torch.uint16: (torch.int64, torch.uint32), torch.uint32: (torch.int64, torch.uint32),
+    torch.uint64: (torch.int64, torch.uint64),
+}
+
+
 def sum(x, axis=None, keepdims=False):
     x = _to_tensor(x)
-    if axis is not None and not isinstance(axis, builtins.int) and len(axis) == 0:
-        return x.to(torch.int32) if x.dtype is torch.bool else x
     if x.dtype in _INEXACT:
+        if axis is not None and not isinstance(axis, builtins.int) and len(axis) == 0:
+            return x
         return torch.sum(x, dim=_dims(axis), keepdim=keepdims)
-    dt = torch.int32 if x.dtype is torch.bool else x.dtype
-    return torch.sum(x, dim=_dims(axis), keepdim=keepdims, dtype=dt)
+    acc, out = _SUM_DTYPES[x.dtype]
+    if axis is not None and not isinstance(axis, builtins.int) and len(axis) == 0:
+        return x.to(out)
+    res = torch.sum(x, dim=_dims(axis), keepdim=keepdims, dtype=acc)
+    return res if acc is out else res.to(out)
 
 
 def mean(x, axis=None, keepdims=False):
@@ -458,13 +486,12 @@ def ones(shape, dtype=None):
 
 def full(shape, fill_value, dtype=None):
     shape = (shape,) if isinstance(shape, builtins.int) else tuple(shape)
+    tdt = _torch_dtype(dtype)   # None: floatx, whatever the fill value's type
     if isinstance(fill_value, Tensor):
-        tdt = fill_value.dtype if dtype is None else _torch_dtype(dtype)
         return fill_value.to(tdt).expand(shape).clone()
     if not isinstance(fill_value, _SCALARS):
         fill_value = _to_tensor(fill_value)
-        return full(shape, fill_value, dtype)
-    tdt = _torch_dtype(dtype) if dtype else _TORCH_DTYPE[dtypes.result_type(fill_value)]
+        return full(shape, fill_value, tdt)
     return torch.full(shape, fill_value, dtype=tdt)
 
 

@@ -3,6 +3,9 @@ import builtins
 
 import torch
 
+# The reference's base module first: entering numpy_ref.ops_elementwise directly would let
+# numpy_ref.ops star-import it half-initialized, leaving the NumPy table without these ops.
+import unikeras.adapters.numpy_ref.ops  # noqa: F401
 from unikeras.adapters.numpy_ref.ops_elementwise import _range_of, name_broadcast_errors
 from unikeras.adapters.torch_nn.ops import (
     _FLOATS, _INEXACT, _NAME, _T, Tensor, _floatx, _promote_tensors, _torch_dtype,
@@ -63,7 +66,16 @@ rsqrt = _unary_float(torch.rsqrt, "rsqrt")
 erf = _unary_float(torch.erf, "erf")
 erfc = _unary_float(torch.erfc, "erfc")
 erfinv = _unary_float(torch.erfinv, "erfinv")
-i0 = _unary_float(torch.i0, "i0")
+
+
+def _i0(x):
+    # torch.i0 gives NaN at +-inf, where I0 is inf; inf inputs are zeroed first so that
+    # their gradient is 0, not NaN.
+    inf = torch.isinf(x)
+    return torch.where(inf, torch.inf, torch.i0(torch.where(inf, 0.0, x)))
+
+
+i0 = _unary_float(_i0, "i0")
 
 
 def cbrt(x):

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from unikeras import config
 from unikeras.adapters.torch_nn.ops import (
     _FLOATS, _NAME, _float, _result_dtype, _tensor, _to_tensor, _torch_dtype)
+from unikeras.common import dtypes
 from unikeras.common.ops import neural as _def
 
 __all__ = [
@@ -529,6 +530,9 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
 
 
 def polar(abs_, angle):
+    # Python scalars read as convert_to_tensor reads them (float -> floatx), as in the rule.
+    abs_, angle = [_tensor(v, _torch_dtype(dtypes.result_type(v))) if isinstance(v, (int, float))
+                   else v for v in (abs_, angle)]
     r, a = _promote_float(abs_, angle)
     if r.dtype not in (torch.float32, torch.float64):
         r, a = r.to(torch.float32), a.to(torch.float32)

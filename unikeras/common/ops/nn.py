@@ -2,7 +2,7 @@
 from unikeras import config
 from unikeras.common import dtypes
 from unikeras.common.ops.op import op
-from unikeras.common.ops.shapes import canonical_axis, spec
+from unikeras.common.ops.shapes import broadcast_shapes, canonical_axis, dtype_of, spec
 from unikeras.common.symbolic import KerasTensor
 
 
@@ -49,12 +49,20 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 
 @op
 def dense(x, kernel, bias=None):
-    """`x @ kernel + bias` in one fused call where the backend has one (e.g. F.linear)."""
+    """`x @ kernel + bias` in one fused call where the backend has one (e.g. F.linear).
+    Dtype as `add(matmul(x, kernel), bias)`: bool/int8/uint8 products accumulate in int32."""
     s, d = spec(x)
     ks, kd = spec(kernel)
     if s[-1] is not None and s[-1] != ks[0]:
         raise ValueError(f"dense: input last dimension {s[-1]} does not match kernel shape {ks}.")
-    return KerasTensor(s[:-1] + (ks[1],), dtypes.result_type(d, kd))
+    out_dtype = dtypes.result_type(d, kd)
+    if out_dtype in ("bool", "int8", "uint8"):   # as matmul
+        out_dtype = "int32"
+    shape = s[:-1] + (ks[1],)
+    if bias is not None:
+        shape = broadcast_shapes("dense", shape, spec(bias)[0])
+        out_dtype = dtypes.result_type(out_dtype, dtype_of(bias))
+    return KerasTensor(shape, out_dtype)
 
 
 # Further definitions of this namespace, one module per family.

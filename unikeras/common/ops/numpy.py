@@ -4,6 +4,7 @@ import builtins
 from unikeras import config
 from unikeras.common import dtypes
 from unikeras.common.ops.op import op
+from unikeras.common.ops.reductions import sum_dtype
 from unikeras.common.ops.shapes import (
     axes_tuple, broadcast_shapes, canonical_axis, dtype_of, reduce_shape, reshape_shape, spec)
 from unikeras.common.symbolic import KerasTensor
@@ -56,7 +57,7 @@ def divide(x1, x2):
 
 @op
 def power(x1, x2):
-    """Element-wise `x1 ** x2`."""
+    """Element-wise `x1 ** x2`. Two bools give bool (Keras's rule): `x1 or not x2`."""
     return _binary("power", x1, x2)
 
 
@@ -95,9 +96,9 @@ def sign(x):
 
 @op
 def square(x):
-    """Element-wise `x * x` (bool squares to int8, as in NumPy)."""
+    """Element-wise `x * x` (bool squares to int32, as in Keras: a 0/1 count, like sum)."""
     shape, dtype = spec(x)
-    return KerasTensor(shape, "int8" if dtype == "bool" else dtype)
+    return KerasTensor(shape, "int32" if dtype == "bool" else dtype)
 
 
 @op
@@ -126,8 +127,13 @@ def tanh(x):
 
 @op
 def clip(x, x_min, x_max):
-    """Clamp values into `[x_min, x_max]`."""
+    """Clamp values into `[x_min, x_max]`, in `x`'s dtype (bool: int32; a Python scalar `x`
+    as `convert_to_tensor` reads it: float -> floatx, int -> int32); tensor bounds
+    broadcast with `x`."""
     shape, dtype = spec(x)
+    bounds = [spec(b)[0] for b in (x_min, x_max) if b is not None]
+    if bounds:
+        shape = broadcast_shapes("clip", shape, *bounds)
     return KerasTensor(shape, "int32" if dtype == "bool" else dtype)
 
 
@@ -181,9 +187,11 @@ def where(condition, x1=None, x2=None):
 # --- reductions ----------------------------------------------------------------------------
 @op
 def sum(x, axis=None, keepdims=False):
-    """Sum over `axis` (all axes when None). Bool sums to int32."""
+    """Sum over `axis` (all axes when None). Bool and small integers accumulate wider so
+    totals do not wrap around: bool/int8/int16 -> int32, uint8/uint16 -> uint32 (Keras's rule,
+    shared with nansum: see `reductions.sum_dtype`)."""
     shape, dtype = spec(x)
-    return KerasTensor(reduce_shape("sum", shape, axis, keepdims), "int32" if dtype == "bool" else dtype)
+    return KerasTensor(reduce_shape("sum", shape, axis, keepdims), sum_dtype(dtype))
 
 
 @op
@@ -339,8 +347,9 @@ def ones(shape, dtype=None):
 
 @op
 def full(shape, fill_value, dtype=None):
-    """Tensor filled with `fill_value`."""
-    return KerasTensor(_shape_tuple(shape), dtype or dtypes.result_type(fill_value))
+    """Tensor filled with `fill_value`, of `dtype` (floatx when None, whatever the fill
+    value's type: `full(shape, 1)` is float32, as in Keras)."""
+    return KerasTensor(_shape_tuple(shape), dtypes.standardize_dtype(dtype))
 
 
 @op

@@ -220,7 +220,9 @@ def average(x, axis=None, weights=None):
     shape, dtype = spec(x)
     if weights is not None:
         wshape, wdtype = spec(weights)
-        if wshape != shape:
+        same = len(wshape) == len(shape) and builtins.all(
+            a is None or b is None or a == b for a, b in zip(wshape, shape))  # None: unknown
+        if not same:
             if axis is None or not isinstance(axis, int) or len(wshape) != 1:
                 raise ValueError(f"average: weights of shape {wshape} differ from x's shape "
                                  f"{shape}; 1-D weights need an int axis.")
