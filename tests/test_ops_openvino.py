@@ -268,3 +268,25 @@ def test_get_item_rejects_unsupported_keys():
         ops.get_item(x, [0, 1])
     with pytest.raises(IndexError, match="get_item"):
         ops.get_item(x, 7)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "uint16", "int32"])
+def test_unary_integer_ops_wrap_around_like_numpy(dtype):
+    info = np.iinfo(dtype)
+    x = np.array([info.min, info.min + 1, -3 if info.min else 3, 0, 5, info.max], dtype)
+    p = ovo.parameter([x.size], np.dtype(dtype))
+    names = ["negative", "square", "absolute"]
+    got = _infer([getattr(ops, n)(p.output(0)) for n in names], [p], [x])
+    for name, g, expected in zip(names, got, [-x, x * x, np.abs(x)]):
+        assert g.dtype == expected.dtype, name
+        np.testing.assert_array_equal(g, expected, err_msg=f"{name} on {dtype}")
+
+
+def test_absolute_of_a_constant_expression():
+    # The CPU plugin folds Abs(constant - 1) to constant - 1 when given an Abs node.
+    c = ovo.constant(np.array([-2.5, 1.0, 0.25], np.float32)).output(0)
+    p = ovo.parameter([3], np.float32)
+    outs = [ops.absolute(ops.subtract(c, 1.0)), ops.absolute(ops.subtract(p.output(0), 1.0))]
+    got = _infer(outs, [p], [np.array([-2.5, 1.0, 0.25], np.float32)])
+    for g in got:
+        np.testing.assert_array_equal(g, [3.5, 0.0, 0.75])

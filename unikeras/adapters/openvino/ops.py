@@ -253,12 +253,18 @@ def _wrapping(ov_fn):
             r = ovo.add(ovo.multiply(lo, b), ovo.multiply(hib, _constant(256, wide))).output(0)
         else:
             r = ov_fn(a, b).output(0)
-        r = ovo.bitwise_and(r, _constant((1 << bits) - 1, wide)).output(0)  # r mod 2**bits
-        if not dtype.startswith("uint"):  # two's complement: [2**(bits-1), 2**bits) -> negative
-            high = _cast(ovo.greater_equal(r, _constant(1 << (bits - 1), wide)).output(0), wide)
-            r = ovo.subtract(r, ovo.multiply(high, _constant(1 << bits, wide))).output(0)
-        return ovo.convert(r, DTYPE_TO_OV[dtype])
+        return _wrap_to(r, dtype)
     return apply
+
+
+def _wrap_to(r, dtype):
+    """int32 Output `r` modulo 2**bits as the narrow integer `dtype` (two's complement)."""
+    bits, wide = _NARROW_INTS[dtype], "int32"
+    r = ovo.bitwise_and(r, _constant((1 << bits) - 1, wide)).output(0)  # r mod 2**bits
+    if not dtype.startswith("uint"):  # [2**(bits-1), 2**bits) -> negative
+        high = _cast(ovo.greater_equal(r, _constant(1 << (bits - 1), wide)).output(0), wide)
+        r = ovo.subtract(r, ovo.multiply(high, _constant(1 << bits, wide))).output(0)
+    return ovo.convert(r, DTYPE_TO_OV[dtype])
 
 
 add = _binary("add", _wrapping(ovo.add), ovo.logical_or)
@@ -290,8 +296,11 @@ power = _binary("power", ovo.power,   # bools: b ** e is 0 only for 0 ** 1
 @_graph_op
 def negative(x):
     o = as_output(x)
-    if dtype_name(o) == "bool":
+    d = dtype_name(o)
+    if d == "bool":
         raise TypeError("negative: not supported for bool tensors (use logical_not).")
+    if d in _NARROW_INTS:   # wraps like NumPy: -(-128) is -128 in int8, -1 is 255 in uint8
+        return _wrap_to(ovo.negative(_cast(o, "int32")).output(0), d).output(0)
     return ovo.negative(o).output(0)
 
 
@@ -301,7 +310,10 @@ def absolute(x):
     d = dtype_name(o)
     if d == "bool" or d.startswith("uint"):
         return o
-    return ovo.abs(o).output(0)
+    if d in _NARROW_INTS:   # |-128| is -128 in int8, as in NumPy
+        return _wrap_to(ovo.abs(_cast(o, "int32")).output(0), d).output(0)
+    # max(x, -x), not Abs: the CPU plugin (2026.4) folds Abs(constant - c) to constant - c.
+    return ovo.maximum(o, ovo.negative(o)).output(0)
 
 
 @_graph_op
@@ -320,7 +332,7 @@ def square(x):
     o = as_output(x)
     if dtype_name(o) == "bool":  # 0/1 squares to itself, as int32
         return _cast(o, "int32")
-    return ovo.multiply(o, o).output(0)
+    return _wrapping(ovo.multiply)(o, o).output(0)
 
 
 @_graph_op
