@@ -32,7 +32,7 @@ REQUIRED_ELEMENTWISE = [
     "signbit", "heaviside", "erfc", "erfinv", "nan_to_num", "isclose", "allclose", "ldexp", "fmax",
     "fmin", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert",
     "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift", "gcd", "lcm", "i0",
-    "nextafter",
+    "nextafter", "saturate_cast",
     # present before
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
     "arctanh", "floor", "ceil", "round", "trunc", "erf", "fabs", "log1p", "expm1", "log2",
@@ -57,7 +57,7 @@ NOT_ON_OPENVINO = {
     "real": "complex numbers", "imag": "complex numbers", "angle": "complex numbers",
     "conj": "complex numbers", "conjugate": "complex numbers", "isreal": "complex numbers",
     "polar": "complex output",
-    "saturate_cast": "not in the task's list", "ctc_loss": "not in the task's list",
+    "ctc_loss": "not in the task's list",
     "ctc_decode": "not in the task's list",
 }
 

@@ -51,6 +51,19 @@ def is_float(dtype):
     return standardize_dtype(dtype) in FLOAT_TYPES
 
 
+def value_range(dtype):
+    """(lowest, highest) value of `dtype`: what a saturating cast clamps to."""
+    if dtype == "bool":
+        return 0, 1
+    if is_int(dtype):
+        info = np.iinfo(dtype)
+        return int(info.min), int(info.max)
+    if dtype == "bfloat16":
+        return -3.3895313892515355e38, 3.3895313892515355e38
+    info = np.finfo(dtype)
+    return float(info.min), float(info.max)
+
+
 def is_int(dtype):
     return standardize_dtype(dtype) in INT_TYPES
 

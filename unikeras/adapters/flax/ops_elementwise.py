@@ -8,10 +8,8 @@ import jax.scipy.special as jsp
 from unikeras.adapters.flax.ops import (
     _ARRAY, _FLOATS, _JAX_ARRAY, _as, _convert, _dtype_name, _floatx, _jdtype, _jit,
     _promote_with_dtype, convert_to_tensor, divide)
-# The reference's base module first: entering numpy_ref.ops_elementwise directly would let
-# numpy_ref.ops star-import it half-initialized, leaving the NumPy table without these ops.
-import unikeras.adapters.numpy_ref.ops  # noqa: F401
-from unikeras.adapters.numpy_ref.ops_elementwise import _range_of, name_broadcast_errors
+from unikeras.common import dtypes
+from unikeras.common.ops.elementwise import name_broadcast_errors
 
 _BOOL = jnp.dtype("bool")
 _INT8 = jnp.dtype("int8")
@@ -359,8 +357,8 @@ def saturate_cast(x, dtype):
     name_in, name_out = _dtype_name(x.dtype), _dtype_name(jd)
     if name_out == "bool" or name_in == "bool":
         return _convert(x, jd)
-    lo, hi = _range_of(name_out)
-    ilo, ihi = _range_of(name_in)
+    lo, hi = dtypes.value_range(name_out)
+    ilo, ihi = dtypes.value_range(name_in)
     if ilo >= lo and ihi <= hi:
         return _convert(x, jd)
     if x.dtype in _FLOATS:

@@ -12,6 +12,7 @@ import numpy as np
 from unikeras import config
 from unikeras.adapters.numpy_ref.ops import _promote, convert_to_tensor
 from unikeras.common import dtypes
+from unikeras.common.ops.elementwise import name_broadcast_errors
 
 _COMPLEX = ("complex64", "complex128")
 
@@ -356,64 +357,14 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf).astype(x.dtype, copy=False)
 
 
-_BINARY = ("arctan2", "hypot", "logaddexp", "logaddexp2", "heaviside", "nextafter", "true_divide",
-           "divide_no_nan", "ldexp", "floor_divide", "mod", "fmod", "fmax", "fmin", "gcd", "lcm",
-           "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
-           "bitwise_left_shift", "bitwise_right_shift", "logical_and", "logical_or", "logical_xor",
-           "isclose", "allclose")
-
-
-def _dims(x):
-    shape = getattr(x, "shape", None)
-    if shape is None:
-        return np.shape(x)
-    if hasattr(shape, "as_list"):  # tf.TensorShape
-        shape = shape.as_list() if shape.rank is not None else ()
-    return tuple(None if d is None else int(d) for d in shape)
-
-
-def name_broadcast_errors(namespace, errors):
-    """Wrap the binary ops of a backend module's `namespace` so that a framework error
-    raised on operands that do not broadcast becomes a ValueError naming the op."""
-    from unikeras.common.ops.shapes import broadcast_shapes
-
-    def wrap(name, fn):
-        def apply(x1, x2, *args, **kwargs):
-            try:
-                return fn(x1, x2, *args, **kwargs)
-            except errors:
-                broadcast_shapes(name, _dims(x1), _dims(x2))  # raises "<name>: shapes ..."
-                raise
-        apply.__name__ = apply.__qualname__ = name
-        apply.__doc__ = fn.__doc__
-        return apply
-
-    for name in _BINARY:
-        if name in namespace:
-            namespace[name] = wrap(name, namespace[name])
-
-
-def _range_of(dtype):
-    """(low, high) of a dtype, as the values a saturating cast clamps to."""
-    if dtype == "bool":
-        return 0, 1
-    if dtypes.is_int(dtype):
-        info = np.iinfo(dtype)
-        return info.min, info.max
-    if dtype == "bfloat16":
-        return -3.3895313892515355e38, 3.3895313892515355e38
-    info = np.finfo(dtype)
-    return float(info.min), float(info.max)
-
-
 def saturate_cast(x, dtype):
     dtype = dtypes.standardize_dtype(dtype)
     x = _arr(x)
     in_dtype = dtypes.standardize_dtype(x.dtype)
     if dtype == "bool" or in_dtype == "bool":
         return x.astype(dtype)
-    lo, hi = _range_of(dtype)
-    ilo, ihi = _range_of(in_dtype)
+    lo, hi = dtypes.value_range(dtype)
+    ilo, ihi = dtypes.value_range(in_dtype)
     if ilo >= lo and ihi <= hi:
         return x.astype(dtype)
     if dtypes.is_float(in_dtype):

@@ -805,6 +805,31 @@ def nextafter(x1, x2):
     return _nextafter(a, b, dtype)
 
 
+@_graph_op
+def saturate_cast(x, dtype):
+    dtype = dtypes.standardize_dtype(dtype)
+    o = as_output(x)
+    src = dtype_name(o)
+    lo, hi = dtypes.value_range(dtype)
+    ilo, ihi = dtypes.value_range(src)
+    if "bool" in (src, dtype) or (ilo >= lo and ihi <= hi):
+        return _cast(o, dtype)
+    if not dtypes.is_float(src):   # integers clamp exactly in their own type
+        return _cast(ovo.minimum(ovo.maximum(o, _c(max(ilo, lo), o)), _c(min(ihi, hi), o)).output(0),
+                     dtype)
+    if src in ("float16", "bfloat16"):   # exact in float32, where the bounds are finer
+        o, src = _cast(o, "float32"), "float32"
+    f = np.dtype(src)
+    top = hi
+    if dtypes.is_int(dtype):   # the largest float not above hi (2**31 - 1 is not a float32)
+        top = float(np.nextafter(f.type(hi), f.type(0))) if float(f.type(hi)) > hi else hi
+    out = _cast(ovo.minimum(ovo.maximum(o, _c(lo, o)), _c(top, o)).output(0), dtype)
+    if top != hi:   # values at or above hi saturate to hi exactly: add the missing part
+        above = _cast(ovo.greater(o, _c(top, o)).output(0), dtype)
+        out = ovo.add(out, ovo.multiply(above, _constant(hi - int(top), dtype))).output(0)
+    return out
+
+
 __all__ = [
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
     "arctanh", "floor", "ceil", "erf", "fabs", "log1p", "expm1", "log2", "log10", "reciprocal",
@@ -815,5 +840,6 @@ __all__ = [
     "ldexp", "erfc", "erfinv", "i0", "fmax", "fmin", "heaviside",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not", "left_shift",
     "right_shift", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm",
-    "signbit", "isclose", "allclose", "nan_to_num", "nextafter",
+    "signbit", "isclose", "allclose", "nan_to_num", "nextafter", "saturate_cast",
 ]
+

@@ -11,10 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from unikeras import config
-# The reference's base module first: entering numpy_ref.ops_elementwise directly would let
-# numpy_ref.ops star-import it half-initialized, leaving the NumPy table without these ops.
-import unikeras.adapters.numpy_ref.ops  # noqa: F401
-from unikeras.adapters.numpy_ref.ops_elementwise import _range_of, name_broadcast_errors
+from unikeras.common.ops.elementwise import name_broadcast_errors
 from unikeras.adapters.tf_module.ops import _TF, _promote, _t, divide
 from unikeras.common import dtypes
 
@@ -494,7 +491,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
                           nan_to_num(tf.math.imag(x), nan, posinf, neginf))
     if x.dtype not in _FLOATS:
         return tf.identity(x)
-    lo, hi = _range_of(x.dtype.name)
+    lo, hi = dtypes.value_range(x.dtype.name)
     d = x.dtype
     out = tf.where(tf.math.is_nan(x), tf.constant(nan, d), x)
     out = tf.where(tf.equal(out, np.inf), tf.constant(hi if posinf is None else posinf, d), out)
@@ -508,8 +505,8 @@ def saturate_cast(x, dtype):
     name_in = x.dtype.name
     if name_out == "bool" or name_in == "bool":
         return tf.cast(x, target)
-    lo, hi = _range_of(name_out)
-    ilo, ihi = _range_of(name_in)
+    lo, hi = dtypes.value_range(name_out)
+    ilo, ihi = dtypes.value_range(name_in)
     if ilo >= lo and ihi <= hi:
         return tf.cast(x, target)
     if x.dtype in _FLOATS:

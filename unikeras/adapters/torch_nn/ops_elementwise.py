@@ -3,13 +3,11 @@ import builtins
 
 import torch
 
-# The reference's base module first: entering numpy_ref.ops_elementwise directly would let
-# numpy_ref.ops star-import it half-initialized, leaving the NumPy table without these ops.
-import unikeras.adapters.numpy_ref.ops  # noqa: F401
-from unikeras.adapters.numpy_ref.ops_elementwise import _range_of, name_broadcast_errors
 from unikeras.adapters.torch_nn.ops import (
     _FLOATS, _INEXACT, _NAME, _T, Tensor, _floatx, _promote_tensors, _torch_dtype,
     convert_to_tensor, divide)
+from unikeras.common import dtypes
+from unikeras.common.ops.elementwise import name_broadcast_errors
 
 _BOOL = torch.bool
 _INT8 = torch.int8
@@ -345,8 +343,8 @@ def saturate_cast(x, dtype):
     name_in, name_out = _NAME[x.dtype], _NAME[tdt]
     if name_out == "bool" or name_in == "bool":
         return x.to(tdt)
-    lo, hi = _range_of(name_out)
-    ilo, ihi = _range_of(name_in)
+    lo, hi = dtypes.value_range(name_out)
+    ilo, ihi = dtypes.value_range(name_in)
     if ilo >= lo and ihi <= hi:
         return x.to(tdt)
     if x.dtype.is_floating_point:

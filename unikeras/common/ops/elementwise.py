@@ -7,6 +7,8 @@ bool inputs give `floatx`, as `sqrt` does); rounding to an integral value by `fl
 the dtype; binary ops promote with `dtypes.result_type` (Python scalars weak); bitwise
 ops accept integers and bools only; predicates give bool.
 """
+import numpy as np
+
 from unikeras import config
 from unikeras.common import dtypes
 from unikeras.common.ops.op import op
@@ -564,6 +566,42 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 def saturate_cast(x, dtype):
     """Cast to `dtype`, clamping first to its range so that values saturate, not wrap."""
     return KerasTensor(spec(x)[0], dtypes.standardize_dtype(dtype))
+
+
+# The binary ops of the family: backends wrap them with `name_broadcast_errors`.
+BINARY_OPS = ("arctan2", "hypot", "logaddexp", "logaddexp2", "heaviside", "nextafter", "true_divide",
+           "divide_no_nan", "ldexp", "floor_divide", "mod", "fmod", "fmax", "fmin", "gcd", "lcm",
+           "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
+           "bitwise_left_shift", "bitwise_right_shift", "logical_and", "logical_or", "logical_xor",
+           "isclose", "allclose")
+
+
+def _dims(x):
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        return np.shape(x)
+    if hasattr(shape, "as_list"):  # tf.TensorShape
+        shape = shape.as_list() if shape.rank is not None else ()
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def name_broadcast_errors(namespace, errors):
+    """Wrap the binary ops of a backend module's `namespace` so that a framework error
+    raised on operands that do not broadcast becomes a ValueError naming the op."""
+    def wrap(name, fn):
+        def apply(x1, x2, *args, **kwargs):
+            try:
+                return fn(x1, x2, *args, **kwargs)
+            except errors:
+                broadcast_shapes(name, _dims(x1), _dims(x2))  # raises "<name>: shapes ..."
+                raise
+        apply.__name__ = apply.__qualname__ = name
+        apply.__doc__ = fn.__doc__
+        return apply
+
+    for name in BINARY_OPS:
+        if name in namespace:
+            namespace[name] = wrap(name, namespace[name])
 
 
 __all__ = [
