@@ -76,6 +76,28 @@ def _is_graph(x):
     return isinstance(x, (Output, ov.Node))
 
 
+def _sym(x):
+    """Graph values and NumPy arrays (also inside lists/tuples) as KerasTensors (static
+    rank, None for dynamic dims): the arguments of a symbolic rule."""
+    from unikeras.common.symbolic import KerasTensor
+    if _is_graph(x):
+        o = as_output(x)
+        return KerasTensor(_shape(o), dtype_name(o))
+    if isinstance(x, np.ndarray):
+        return KerasTensor(x.shape, x.dtype.name)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_sym(i) for i in x)
+    return x
+
+
+def _rule(name, *args, **kwargs):
+    """Op `name`'s symbolic rule on graph arguments: validates them (ValueErrors naming the
+    op) and gives the output spec(s)."""
+    from unikeras import ops
+    return getattr(ops, name).rule(*[_sym(a) for a in args],
+                                   **{k: _sym(v) for k, v in kwargs.items()})
+
+
 def _constant(value, dtype=None):
     """A Constant node output holding `value` (as `dtype` when given)."""
     name = None if dtype is None else _std(dtype)

@@ -13,10 +13,9 @@ import openvino.opset16 as ovo
 from unikeras.common import dtypes
 from unikeras.common.ops import arrays as _defs
 from unikeras.common.ops.shapes import broadcast_shapes
-from unikeras.common.symbolic import KerasTensor
 from unikeras.adapters.numpy_ref import ops_arrays as _np_ref
 from unikeras.adapters.openvino.ops import (
-    _as, _axis, _cast, _constant, _filled, _filled_like, _graph_op, _i64, _is_graph, _promote,
+    _as, _axis, _rule, _cast, _constant, _filled, _filled_like, _graph_op, _i64, _is_graph, _promote,
     _shape, _std, _weak_dtype, as_output, convert_to_tensor as _convert_to_tensor, dtype_name,
     matmul as _matmul, multiply as _multiply, zeros_like as _zeros_like)
 
@@ -304,21 +303,8 @@ def full_like(x, fill_value, dtype=None):
 
 
 # --- shared helpers of the ops below --------------------------------------------------------
-def _sym(x):
-    """Graph values as KerasTensors (static rank, None for dynamic dims), for the rules."""
-    if _is_graph(x):
-        o = as_output(x)
-        return KerasTensor(_shape(o), dtype_name(o))
-    if isinstance(x, (list, tuple)) and builtins.any(_is_graph(i) for i in x):
-        return type(x)(_sym(i) for i in x)
-    return x
 
 
-def _rule(name, *args, **kwargs):
-    """The op's symbolic rule on the graph arguments: validates them (ValueErrors naming the
-    op) and gives the output spec(s)."""
-    return getattr(_defs, name).rule(*[_sym(a) for a in args],
-                                     **{k: _sym(v) for k, v in kwargs.items()})
 
 
 def _scalar(o):

@@ -21,28 +21,14 @@ import numpy as np
 import openvino.opset16 as ovo
 
 from unikeras.adapters.openvino.ops import (
-    _as, _cast, _constant, _graph_op, _i64, _is_graph, _shape, as_output, dtype_name)
+    _as, _cast, _rule, _sym, _constant, _graph_op, _i64, _is_graph, _shape, as_output, dtype_name)
 from unikeras.adapters.numpy_ref import ops_linalg as _np_linalg
 from unikeras.common.ops import linalg as _defs
 from unikeras.common.ops.linalg import float_dtype, norm_axes
-from unikeras.common.symbolic import KerasTensor
 
 
-def _sym(x):
-    if _is_graph(x):
-        o = as_output(x)
-        return KerasTensor(_shape(o), dtype_name(o))
-    if isinstance(x, np.ndarray):
-        return KerasTensor(x.shape, x.dtype.name)
-    if isinstance(x, (tuple, list)):
-        return type(x)(_sym(v) for v in x)
-    return x
 
 
-def _rule(name, *args, **kwargs):
-    """The op's symbolic rule on the graph arguments (validation and output spec)."""
-    return getattr(_defs, name).rule(*[_sym(a) for a in args],
-                                     **{k: _sym(v) for k, v in kwargs.items()})
 
 
 def _f(x):

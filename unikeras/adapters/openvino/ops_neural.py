@@ -20,6 +20,7 @@ from unikeras.adapters.openvino.ops import one_hot as _one_hot
 from unikeras.adapters.openvino import ops_elementwise as _ew  # attributes read at call time
 from unikeras.common import dtypes
 from unikeras.common.ops import neural as _def
+from unikeras.common.symbolic import KerasTensor
 from unikeras.common.ops.shapes import broadcast_shapes
 
 builtins_max, builtins_any = builtins.max, builtins.any
@@ -689,20 +690,9 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
 # --- rearrangements and adaptive pooling -----------------------------------------------------
 def _block(name, x, block_size, data_format, to_space):
     o = as_output(x)
-    shape = _shape(o)
-    if len(shape) != 4:
-        raise ValueError(f"{name}: x must have rank 4, got shape {shape}.")
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(f"{name}: data_format must be 'channels_last' or 'channels_first', "
-                         f"got {data_format!r}.")
+    _def._block_rule(name, KerasTensor(_shape(o), dtype_name(o)), block_size, data_format,
+                     to_space)   # validates rank, data_format, block size and divisibility
     b = int(block_size)
-    if b < 1:
-        raise ValueError(f"{name}: block_size must be positive, got {block_size}.")
-    h, w, c = shape[1:] if data_format == "channels_last" else shape[2:] + shape[1:2]
-    if to_space and c is not None and c % (b * b):
-        raise ValueError(f"{name}: channels {c} are not divisible by block_size**2 = {b * b}.")
-    if not to_space and builtins_any(v is not None and v % b for v in (h, w)):
-        raise ValueError(f"{name}: spatial dims {(h, w)} are not divisible by block_size {b}.")
     # Channels-last packs channels as (block row, block col, channel): OpenVINO's
     # "blocks_first"; channels-first as (channel, block row, block col): "depth_first".
     fn = ovo.depth_to_space if to_space else ovo.space_to_depth

@@ -9,15 +9,13 @@ import numpy as np
 import openvino.opset16 as ovo
 
 from unikeras.adapters.openvino.ops import (
-    _as, _axes, _axis, _cast, _constant, _float, _graph_op, _i64, _is_graph, _reduce, _shape,
+    _as, _axes, _rule, _axis, _cast, _constant, _float, _graph_op, _i64, _is_graph, _reduce, _shape,
     as_output, dtype_name)
 from unikeras.adapters.openvino.ops import argmax as _argmax
 from unikeras.adapters.openvino.ops import max as _max
 from unikeras.adapters.openvino.ops import min as _min
 from unikeras.common import dtypes
-from unikeras.common.ops import reductions as _defs
 from unikeras.common.ops.reductions import acc_dtype, sum_dtype
-from unikeras.common.symbolic import KerasTensor
 
 
 def _bool(x):
@@ -163,19 +161,8 @@ def top_k(x, k, sorted=True):
 
 
 # --- helpers of the ops below ---------------------------------------------------------------
-def _sym(x):
-    if _is_graph(x):
-        o = as_output(x)
-        return KerasTensor(_shape(o), dtype_name(o))
-    if isinstance(x, np.ndarray):
-        return KerasTensor(x.shape, x.dtype.name)
-    return x
 
 
-def _rule(name, *args, **kwargs):
-    """The op's symbolic rule on the graph arguments (validation and output spec)."""
-    return getattr(_defs, name).rule(*[_sym(a) for a in args],
-                                     **{k: _sym(v) for k, v in kwargs.items()})
 
 
 def _data(x):
