@@ -19,8 +19,8 @@ from unikeras.adapters.openvino import ops as ov_ops  # noqa: E402
 from tests import test_ops_arrays as arrays_t  # noqa: E402
 from tests import test_ops_reductions as red_t  # noqa: E402
 from tests import test_ops_linalg as lin_t  # noqa: E402
+from tests.test_ops_openvino import _infer, _reference, _to_graph  # noqa: E402
 
-CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 1, "NUM_STREAMS": 1}
 R = np.random.default_rng(7)
 
 ARRAY_OPS = {"unstack", "array_split", "hsplit", "vsplit", "dsplit", "hstack", "vstack",
@@ -47,38 +47,6 @@ NOT_ON_OPENVINO = {"view", "view_as_real", "view_as_complex", "eig", "eigh", "sv
 
 def _leaves(out):
     return list(out) if isinstance(out, (list, tuple)) else [out]
-
-
-def _reference(name, args, kwargs):
-    with ops.backend_scope("numpy"):
-        return getattr(ops, name)(*args, **kwargs)
-
-
-def _to_graph(args, dynamic):
-    params, feeds = [], []
-
-    def conv(a):
-        if isinstance(a, np.ndarray):
-            shape = list(a.shape)
-            if dynamic and shape:
-                shape[0] = -1
-            p = ovo.parameter(shape, a.dtype, name=f"arg{len(params)}")
-            params.append(p)
-            feeds.append(a)
-            return p.output(0)
-        if isinstance(a, list) and a and isinstance(a[0], np.ndarray):
-            return [conv(x) for x in a]
-        if isinstance(a, tuple) and a and isinstance(a[0], np.ndarray):  # (real, imag) pairs
-            return tuple(conv(x) for x in a)
-        return a
-    return [conv(a) for a in args], params, feeds
-
-
-def _infer(outputs, params, feeds):
-    model = ov.Model(outputs, params, "case")
-    compiled = ov.compile_model(model, "CPU", CONFIG)
-    result = compiled(feeds)
-    return [np.array(result[i]) for i in range(len(outputs))]
 
 
 def _arrays_in(args):

@@ -714,49 +714,7 @@ def test_torch_attention_uses_the_fused_kernel(monkeypatch):
     assert calls
 
 
-# --- OpenVINO --------------------------------------------------------------------------------
-OV_OPS = {"relu6", "elu", "selu", "gelu", "silu", "swish", "hard_sigmoid", "leaky_relu",
-          "softplus", "softsign", "log_sigmoid", "conv", "depthwise_conv", "max_pool",
-          "average_pool", "batch_normalization", "layer_normalization", "dot_product_attention"}
-OV_CASES = [(c, dyn) for c in CASES if c[0] in OV_OPS for dyn in (False, True)
-            if not dyn or np.ndim(c[1][0]) > 0]
-
-
-@pytest.mark.parametrize("case,dynamic", OV_CASES,
-                         ids=[_case_id(c) + ("-dyn" if d else "-static") for c, d in OV_CASES])
-def test_openvino_graph_matches_reference(case, dynamic):
-    ov = pytest.importorskip("openvino")
-    ovo = pytest.importorskip("openvino.opset16")
-    name, args, kwargs, _ = _case(case)
-    expected = _reference(name, args, kwargs)
-    params, feeds = [], []
-
-    def conv(a, batch_dynamic):
-        if not isinstance(a, np.ndarray):
-            return a
-        shape = list(a.shape)
-        if dynamic and batch_dynamic and shape:
-            shape[0] = -1
-        p = ovo.parameter(shape, a.dtype)
-        params.append(p)
-        feeds.append(a)
-        return p.output(0)
-
-    # The data (and for attention, query/key/value) get a dynamic batch; kernels stay static.
-    n_data = 3 if name == "dot_product_attention" else 1
-    out = getattr(ops, name)(*[conv(a, i < n_data) for i, a in enumerate(args)],
-                             **{k: conv(v, True) for k, v in kwargs.items()})
-    assert isinstance(out, ov.Output)
-    shape = ops.shape(out)
-    assert len(shape) == expected.ndim and all(d is None or d == e
-                                               for d, e in zip(shape, expected.shape))
-    compiled = ov.compile_model(ov.Model([out], params), "CPU",
-                                {"INFERENCE_PRECISION_HINT": "f32"})
-    got = np.array(compiled(feeds)[0])
-    assert got.dtype == expected.dtype and got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
-
-
+# --- OpenVINO (every shared case runs as a graph in tests/test_openvino_elementwise_neural.py)
 def test_openvino_conv_pool_stack_with_dynamic_batch():
     ov = pytest.importorskip("openvino")
     ovo = pytest.importorskip("openvino.opset16")

@@ -17,7 +17,7 @@ from unikeras.common.variables import runtime  # noqa: E402
 from tests.test_ops_core import CASES, CREATION  # noqa: E402
 
 # Bit-exact float32 on every CPU (some default to bf16 inference precision).
-CONFIG = {"INFERENCE_PRECISION_HINT": "f32"}
+CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 1, "NUM_STREAMS": 1}
 
 # Cases the OpenVINO backend cannot express, keyed by case id, with the reason. Empty: every
 # case of tests/test_ops_core.py has an OpenVINO graph, static and with a dynamic first dim.
@@ -52,8 +52,8 @@ def _to_graph(args, dynamic):
             params.append(p)
             feeds.append(a)
             return p.output(0)
-        if isinstance(a, list):
-            return [conv(x) for x in a]
+        if isinstance(a, (list, tuple)):   # lists of tensors, (real, imag) pairs
+            return type(a)(conv(x) for x in a)
         return a
     return [conv(a) for a in args], params, feeds
 
