@@ -374,18 +374,5 @@ def saturate_cast(x, dtype):
 
 name_broadcast_errors(globals(), (ValueError, TypeError))
 
-__all__ = [
-    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh",
-    "arccosh", "arctanh", "deg2rad", "rad2deg", "hypot", "sinc",
-    "exp2", "expm1", "log1p", "log2", "log10", "logaddexp", "logaddexp2", "ldexp",
-    "reciprocal", "rsqrt", "cbrt", "erf", "erfc", "erfinv", "i0",
-    "floor", "ceil", "trunc", "round", "fabs",
-    "real", "imag", "angle", "conj", "conjugate", "copy",
-    "true_divide", "divide_no_nan", "floor_divide", "mod", "fmod", "fmax", "fmin", "gcd", "lcm",
-    "heaviside", "nextafter",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not", "left_shift",
-    "right_shift", "bitwise_left_shift", "bitwise_right_shift",
-    "logical_and", "logical_or", "logical_xor", "logical_not",
-    "isnan", "isinf", "isfinite", "isneginf", "isposinf", "isreal", "signbit", "isclose",
-    "allclose", "nan_to_num", "saturate_cast",
-]
+# Every op of the family is implemented here: export the family's list.
+from unikeras.common.ops.elementwise import __all__  # noqa: E402,F401

@@ -8,10 +8,8 @@ from unikeras.adapters.flax.ops import (
     _FLOATS, _convert, _floatx, _j, _jdtype, _jit, _result_jdtype, _static_jit)
 from unikeras.common.ops.linalg import istft_length, norm_axes
 
-__all__ = ["cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "logdet", "lstsq",
-           "lu_factor", "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve",
-           "solve_triangular", "svd", "fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft",
-           "jvp"]
+# Every op of the family is implemented here: export the family's list.
+from unikeras.common.ops.linalg import __all__  # noqa: E402,F401
 
 
 def _f(x):

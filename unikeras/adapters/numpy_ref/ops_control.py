@@ -5,8 +5,8 @@ import numpy as np
 
 from unikeras.common.ops.control import flatten, map_leaves, pack_as, seq_of
 
-__all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "associative_scan", "map",
-           "vectorized_map", "vectorize", "custom_gradient"]
+# Every op of the family is implemented here: export the family's list.
+from unikeras.common.ops.control import __all__  # noqa: E402,F401
 
 
 def _arr(x):

@@ -10,10 +10,8 @@ from unikeras.common.ops.image import (
     crop_amounts, fold_index, gaussian_args, gaussian_kernel_1d, image_axes, pad_amounts, patch_geometry,
     perspective_coefficients, resize_matrix, scale_translate_weights, volume_patch_geometry)
 
-__all__ = ["rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize", "pad_images", "crop_images",
-           "extract_patches", "gaussian_blur", "map_coordinates",
-           "affine_transform", "perspective_transform", "extract_patches_3d", "sobel_edges", "ssim",
-           "scale_and_translate", "elastic_transform"]
+# Every op of the family is implemented here: export the family's list.
+from unikeras.common.ops.image import __all__  # noqa: E402,F401
 
 
 def rgb_to_grayscale(images, data_format=None):

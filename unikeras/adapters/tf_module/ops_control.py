@@ -6,8 +6,8 @@ import tensorflow as tf
 from unikeras.common.ops.control import (
     flatten, seq_of, generic_vectorize, map_leaves, pack_as, parallel_associative_scan)
 
-__all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "associative_scan", "map",
-           "vectorized_map", "vectorize", "custom_gradient"]
+# Every op of the family is implemented here: export the family's list.
+from unikeras.common.ops.control import __all__  # noqa: E402,F401
 
 
 def _t(x):

@@ -4,10 +4,8 @@ import torch
 from unikeras.adapters.torch_nn.ops import _FLOATS, _floatx, _result_dtype, _to_tensor
 from unikeras.common.ops.linalg import istft_length, norm_axes
 
-__all__ = ["cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "logdet", "lstsq",
-           "lu_factor", "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve",
-           "solve_triangular", "svd", "fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft",
-           "jvp"]
+# Every op of the family is implemented here: export the family's list.
+from unikeras.common.ops.linalg import __all__  # noqa: E402,F401
 
 _COMPLEX = {torch.float64: torch.complex128}
 

@@ -525,11 +525,5 @@ def segment_prod(data, segment_ids, num_segments=None, sorted=False):
     return _segment("prod", lambda dt: 1, data, segment_ids, num_segments)
 
 
-__all__ = ["all", "any", "amax", "amin", "argmin", "prod", "std", "var", "count_nonzero",
-           "logsumexp", "cumsum", "cumprod", "sort", "argsort", "top_k", "median", "quantile",
-           "percentile", "average", "ptp", "diff", "trapezoid", "nansum", "nanprod", "nanmean",
-           "nanvar", "nanstd", "nanmax", "nanmin", "nanargmax", "nanargmin", "nancumsum",
-           "nancumprod", "nanmedian", "nanquantile", "nanpercentile", "searchsorted", "digitize",
-           "bincount", "histogram", "isin", "in_top_k", "argpartition", "unique", "nonzero",
-           "corrcoef", "correlate", "cdist", "segment_sum", "segment_max", "segment_min",
-           "segment_prod"]
+# Every op of the family is implemented here: export the family's list.
+from unikeras.common.ops.reductions import __all__  # noqa: E402,F401
