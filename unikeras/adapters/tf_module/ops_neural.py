@@ -11,18 +11,7 @@ from unikeras.adapters.tf_module.ops import _TF, _as, _dtype_of, _float, _t
 from unikeras.common import dtypes
 from unikeras.common.ops import neural as _def
 
-__all__ = [
-    "relu6", "elu", "selu", "celu", "gelu", "glu", "silu", "hard_sigmoid", "hard_silu",
-    "hard_tanh", "hard_shrink", "soft_shrink", "tanh_shrink", "softplus", "softsign",
-    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "threshold", "leaky_relu",
-    "log_sigmoid",
-    "conv", "depthwise_conv", "separable_conv", "conv_transpose", "max_pool", "average_pool",
-    "adaptive_average_pool", "adaptive_max_pool",
-    "moments", "batch_normalization", "layer_normalization", "rms_normalization", "normalize",
-    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
-    "multi_hot", "psnr", "depth_to_space", "space_to_depth", "dot_product_attention",
-    "polar", "unfold", "fold", "ctc_loss", "ctc_decode",
-]
+__all__ = list(_def.IMPL_NAMES)
 
 
 def _c(v, x):

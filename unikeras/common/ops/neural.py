@@ -759,3 +759,8 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     paths = 1 if strategy == "greedy" else int(top_paths)
     return (KerasTensor((paths, shape[0], shape[1]), "int32"),
             KerasTensor((shape[0], paths), ctc_decode_dtype(dt)))
+
+
+# Names of the backend table functions of these ops (what each full backend module exports;
+# swish and hard_swish run the silu / hard_silu implementations).
+IMPL_NAMES = tuple(dict.fromkeys(globals()[n].impl_name for n in __all__))
