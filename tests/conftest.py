@@ -23,6 +23,35 @@ def to_backend(x, backend):
         return ops.convert_to_tensor(x)
 
 
+def reference(name, args, kwargs):
+    """Op `name` on the NumPy reference backend: what every backend is compared with."""
+    with ops.backend_scope("numpy"):
+        return getattr(ops, name)(*args, **kwargs)
+
+
+def as_backend(a, backend):
+    """An op argument with its NumPy arrays (also inside lists/tuples) as `backend` tensors."""
+    if isinstance(a, np.ndarray):
+        return to_backend(a, backend)
+    if isinstance(a, (list, tuple)):
+        return type(a)(as_backend(x, backend) for x in a)
+    return a
+
+
+def backend_args(args, backend):
+    return [as_backend(a, backend) for a in args]
+
+
+def as_symbolic(a):
+    """An op argument with its NumPy arrays (also inside lists/tuples) as KerasTensors."""
+    from unikeras import KerasTensor
+    if isinstance(a, np.ndarray):
+        return KerasTensor(a.shape, a.dtype)
+    if isinstance(a, (list, tuple)):
+        return type(a)(as_symbolic(x) for x in a)
+    return a
+
+
 @pytest.fixture(params=FRAMEWORKS)
 def backend(request):
     return request.param

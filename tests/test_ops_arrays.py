@@ -7,6 +7,8 @@ import pytest
 from unikeras import KerasTensor, ops
 from unikeras.common.variables import runtime
 from tests.conftest import FRAMEWORKS, to_backend
+from tests.conftest import (  # noqa: E402
+    reference as _reference, backend_args as _convert, as_symbolic as _symbolic)
 
 R = np.random.default_rng(3)
 F = lambda *s: R.standard_normal(s).astype("float32")  # noqa: E731
@@ -235,29 +237,6 @@ def _case_id(case):
         return repr(a)
     return case[0] + "(" + ",".join(map(part, case[1])) + "," + ",".join(
         f"{k}={v!r}" for k, v in case[2].items()) + ")"
-
-
-def _convert(args, backend):
-    def conv(a):
-        if isinstance(a, np.ndarray):
-            return to_backend(a, backend)
-        if isinstance(a, list):
-            return [conv(x) for x in a]
-        return a
-    return [conv(a) for a in args]
-
-
-def _reference(name, args, kwargs):
-    with ops.backend_scope("numpy"):
-        return getattr(ops, name)(*args, **kwargs)
-
-
-def _symbolic(a):
-    if isinstance(a, np.ndarray):
-        return KerasTensor(a.shape, a.dtype)
-    if isinstance(a, list) and a and isinstance(a[0], np.ndarray):
-        return [_symbolic(x) for x in a]
-    return a
 
 
 def _leaves(out):
@@ -526,33 +505,6 @@ OV_CASES = [c for c in CASES if c[0] in OV_OPS and c[2].get("mode") != "wrap"
 OV_VARIANTS = [(c, dyn) for c in OV_CASES for dyn in (False, True)]
 
 
-def _to_graph(args, dynamic):
-    import openvino.opset16 as ovo
-    params, feeds = [], []
-
-    def conv(a):
-        if isinstance(a, np.ndarray):
-            shape = list(a.shape)
-            if dynamic and shape:
-                shape[0] = -1
-            p = ovo.parameter(shape, a.dtype, name=f"arg{len(params)}")
-            params.append(p)
-            feeds.append(a)
-            return p.output(0)
-        if isinstance(a, list) and a and isinstance(a[0], np.ndarray):
-            return [conv(x) for x in a]
-        return a
-    return [conv(a) for a in args], params, feeds
-
-
-def _ov_infer(outputs, params, feeds):
-    import openvino as ov
-    model = ov.Model(outputs, params, "case")
-    compiled = ov.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    result = compiled(feeds)
-    return [np.array(result[i]) for i in range(len(outputs))]
-
-
 def test_openvino_implements_its_ops():
     pytest.importorskip("openvino")
     from unikeras.adapters.openvino import ops as ov_ops
@@ -565,6 +517,7 @@ def test_openvino_implements_its_ops():
 def test_openvino_graph_matches_reference(case, dynamic):
     ov = pytest.importorskip("openvino")
     from unikeras.adapters.openvino import ops as ov_ops
+    from tests.test_ops_openvino import _infer, _to_graph   # the shared graph harness
     name, args, kwargs, expr = case
     expected = _leaves(_reference(name, args, kwargs))
     graph_args, params, feeds = _to_graph(args, dynamic)
@@ -576,7 +529,7 @@ def test_openvino_graph_matches_reference(case, dynamic):
         assert len(shape) == e.ndim and all(d is None or d == w for d, w in zip(shape, e.shape))
         if not dynamic:
             assert shape == e.shape
-    got = _ov_infer(out, params, feeds)
+    got = _infer(out, params, feeds)
     _check_equal(got, expected, f"{name} on openvino")
     _check_equal(got, expr(*args, **kwargs), f"{name} on openvino vs NumPy")
 
@@ -598,6 +551,7 @@ def test_openvino_eye_builds_constants(name, args, kwargs):
 def test_openvino_dynamic_batch_model_with_array_ops():
     pytest.importorskip("openvino")
     import openvino.opset16 as ovo
+    from tests.test_ops_openvino import _infer
     x = ovo.parameter([-1, 4, 3], np.float32)
     xo = x.output(0)
     h = ops.pad(ops.flip(ops.swapaxes(xo, 1, 2), axis=1), ((0, 0), (1, 1), (0, 0)), mode="edge")
@@ -606,7 +560,7 @@ def test_openvino_dynamic_batch_model_with_array_ops():
     assert ops.shape(y) == (None, 10, 2) and ops.shape(z) == (None,)
     for batch in (1, 3):
         a = R.standard_normal((batch, 4, 3)).astype("float32")
-        got = _ov_infer([y, z], [x], [a])
+        got = _infer([y, z], [x], [a])
         with ops.backend_scope("numpy"):
             hh = ops.pad(ops.flip(ops.swapaxes(a, 1, 2), axis=1), ((0, 0), (1, 1), (0, 0)),
                          mode="edge")

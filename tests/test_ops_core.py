@@ -6,6 +6,8 @@ import pytest
 from unikeras import KerasTensor, ops, random
 from unikeras.common.variables import runtime
 from tests.conftest import FRAMEWORKS, to_backend
+from tests.conftest import (  # noqa: E402
+    reference as _reference, backend_args as _convert, as_symbolic as _symbolic)
 
 R = np.random.default_rng(42)
 F = lambda *s: R.standard_normal(s).astype("float32")  # noqa: E731
@@ -60,29 +62,6 @@ DIFFERENTIABLE = {"add", "subtract", "multiply", "divide", "power", "maximum", "
 
 def _case_id(case):
     return case[0] + "-" + "x".join(str(getattr(a, "shape", a)) for a in case[1])
-
-
-def _convert(args, backend):
-    def conv(a):
-        if isinstance(a, np.ndarray):
-            return to_backend(a, backend)
-        if isinstance(a, list):
-            return [conv(x) for x in a]
-        return a
-    return [conv(a) for a in args]
-
-
-def _reference(name, args, kwargs):
-    with ops.backend_scope("numpy"):
-        return getattr(ops, name)(*args, **kwargs)
-
-
-def _symbolic(a):
-    if isinstance(a, np.ndarray):
-        return KerasTensor(a.shape, a.dtype)
-    if isinstance(a, list):
-        return [_symbolic(x) for x in a]
-    return a
 
 
 @pytest.mark.parametrize("backend", FRAMEWORKS)

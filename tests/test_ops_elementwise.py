@@ -15,6 +15,8 @@ import pytest
 from unikeras import KerasTensor, ops
 from unikeras.common.variables import runtime
 from tests.conftest import FRAMEWORKS, to_backend
+from tests.conftest import (  # noqa: E402
+    reference as _reference, backend_args as _convert, as_symbolic as _symbolic)
 
 R = np.random.default_rng(1234)
 
@@ -246,15 +248,6 @@ def _case_id(case):
 IDS = [_case_id(c) for c in CASES]
 
 
-def _reference(name, args, kwargs):
-    with ops.backend_scope("numpy"):
-        return getattr(ops, name)(*args, **kwargs)
-
-
-def _convert(args, backend):
-    return [to_backend(a, backend) if isinstance(a, np.ndarray) else a for a in args]
-
-
 def _tolerance(dtype):
     if dtype.name in ("float16", "bfloat16"):
         return dict(rtol=2e-3, atol=2e-3)
@@ -315,10 +308,6 @@ def test_backend_matches_reference(backend, case):
     else:
         np.testing.assert_array_equal(got, expected)
     _check_oracle(name, args, kwargs, got)
-
-
-def _symbolic(a):
-    return KerasTensor(a.shape, a.dtype.name) if isinstance(a, np.ndarray) else a
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -8,6 +8,8 @@ from unikeras import KerasTensor, ops
 from unikeras.common import tree
 from unikeras.common.variables import runtime
 from tests.conftest import FRAMEWORKS, to_backend
+from tests.conftest import (  # noqa: E402
+    reference as _reference, as_backend as _convert, as_symbolic as _symbolic)
 
 R = np.random.default_rng(3)
 
@@ -82,31 +84,10 @@ def _case_id(case):
         f"{k}={v if not hasattr(v, 'shape') else 'arr'}" for k, v in case[2].items())
 
 
-def _convert(a, backend):
-    if isinstance(a, np.ndarray):
-        return to_backend(a, backend)
-    if isinstance(a, tuple):
-        return tuple(_convert(x, backend) for x in a)
-    return a
-
-
-def _reference(name, args, kwargs):
-    with ops.backend_scope("numpy"):
-        return getattr(ops, name)(*args, **kwargs)
-
-
 def _run(name, args, kwargs, backend):
     out = getattr(ops, name)(*[_convert(a, backend) for a in args],
                              **{k: _convert(v, backend) for k, v in kwargs.items()})
     return out, [ops.convert_to_numpy(o) for o in tree.flatten(out)]
-
-
-def _symbolic(a):
-    if isinstance(a, np.ndarray):
-        return KerasTensor(a.shape, a.dtype)
-    if isinstance(a, tuple):
-        return tuple(_symbolic(x) for x in a)
-    return a
 
 
 @pytest.mark.parametrize("backend", FRAMEWORKS)

@@ -10,6 +10,8 @@ import pytest
 from unikeras import KerasTensor, config, ops
 from unikeras.common.variables import runtime
 from tests.conftest import FRAMEWORKS, to_backend
+from tests.conftest import (  # noqa: E402
+    reference as _reference, as_backend as _convert, as_symbolic as _symbolic)
 
 R = np.random.default_rng(3)
 F = lambda *s: R.standard_normal(s).astype("float32")  # noqa: E731
@@ -137,15 +139,6 @@ def _case_id(c):
 IDS = [_case_id(c) for c in CASES]
 
 
-def _reference(name, args, kwargs):
-    with ops.backend_scope("numpy"):
-        return getattr(ops, name)(*args, **kwargs)
-
-
-def _convert(v, backend):
-    return to_backend(v, backend) if isinstance(v, np.ndarray) else v
-
-
 def _run(name, args, kwargs, backend):
     return getattr(ops, name)(*[_convert(a, backend) for a in args],
                               **{k: _convert(v, backend) for k, v in kwargs.items()})
@@ -167,10 +160,6 @@ def test_op_matches_numpy_reference(backend, case):
     assert got.shape == expected.shape
     tol = 2e-3 if expected.dtype == np.float16 else 1e-4
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol / 10)
-
-
-def _symbolic(a):
-    return KerasTensor(a.shape, a.dtype) if isinstance(a, np.ndarray) else a
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -14,6 +14,7 @@ ovo = pytest.importorskip("openvino.opset16")
 from unikeras import ops, random  # noqa: E402
 from unikeras.adapters.openvino import ops as ov_ops  # noqa: E402
 from unikeras.common.variables import runtime  # noqa: E402
+from tests.conftest import reference as _reference  # noqa: E402
 from tests.test_ops_core import CASES, CREATION  # noqa: E402
 
 # Bit-exact float32 on every CPU (some default to bf16 inference precision).
@@ -31,11 +32,6 @@ def _case_id(case):
              if isinstance(a, list) else repr(a) for a in args]
     parts += [f"{k}={v!r}" for k, v in kwargs.items()]
     return name + "(" + ",".join(parts) + ")"
-
-
-def _reference(name, args, kwargs):
-    with ops.backend_scope("numpy"):
-        return getattr(ops, name)(*args, **kwargs)
 
 
 def _to_graph(args, dynamic):

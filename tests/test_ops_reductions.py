@@ -8,6 +8,8 @@ import pytest
 from unikeras import KerasTensor, ops
 from unikeras.common.variables import runtime
 from tests.conftest import FRAMEWORKS, to_backend
+from tests.conftest import (  # noqa: E402
+    reference as _reference, backend_args as _convert, as_symbolic as _symbolic)
 
 R = np.random.default_rng(1234)
 F = lambda *s: R.standard_normal(s).astype("float32")  # noqa: E731
@@ -358,21 +360,8 @@ def _case_id(case):
     return name + "(" + ",".join(parts + [f"{k}={v!r}" for k, v in kwargs.items()]) + ")"
 
 
-def _convert(args, backend):
-    return [to_backend(a, backend) if isinstance(a, np.ndarray) else a for a in args]
-
-
-def _reference(name, args, kwargs):
-    with ops.backend_scope("numpy"):
-        return getattr(ops, name)(*args, **kwargs)
-
-
 def _outputs(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
-
-
-def _symbolic(a):
-    return KerasTensor(a.shape, a.dtype) if isinstance(a, np.ndarray) else a
 
 
 IDS = [_case_id(c) for c in CASES]
