@@ -1,5 +1,16 @@
-"""`unikeras.layers`: the layer catalog."""
+"""`unikeras.layers`: the layer catalog (each family's module lists its names in __all__)."""
 from unikeras.common.layers.core import Activation, Dense, Dropout, Flatten  # noqa: F401
 from unikeras.common.layers.input_layer import Input, InputLayer  # noqa: F401
 from unikeras.common.layers.input_spec import InputSpec  # noqa: F401
 from unikeras.common.layers.layer import Layer  # noqa: F401
+from unikeras.common.layers.activation_layers import *  # noqa: F401,F403
+from unikeras.common.layers.attention import *  # noqa: F401,F403
+from unikeras.common.layers.convolution import *  # noqa: F401,F403
+from unikeras.common.layers.core_extra import *  # noqa: F401,F403
+from unikeras.common.layers.embedding import *  # noqa: F401,F403
+from unikeras.common.layers.merging import *  # noqa: F401,F403
+from unikeras.common.layers.normalization import *  # noqa: F401,F403
+from unikeras.common.layers.pooling import *  # noqa: F401,F403
+from unikeras.common.layers.recurrent import *  # noqa: F401,F403
+from unikeras.common.layers.regularization import *  # noqa: F401,F403
+from unikeras.common.layers.reshaping import *  # noqa: F401,F403

@@ -1,0 +1,141 @@
+"""Keras 3 as a test-time oracle for layers: run a batch of layer cases in one subprocess.
+
+Each case is a dict:
+    {"layer": "Conv2D",                # a name in keras.layers
+     "config": {...},                  # constructor arguments (JSON-able)
+     "inputs": array or [arrays],      # NumPy inputs of the call
+     "call_kwargs": {...},             # optional, JSON-able (e.g. {"training": False})
+     "mask": array or None,            # optional, passed as mask=
+     "weights": [arrays] or None}      # optional: set after building (else Keras's own init)
+The result for each case is a dict with "outputs" (array or list of arrays), "weights"
+(after building, as Keras orders them), "weight_names", "weight_shapes", "config" (Keras's
+get_config(), JSON-able) and "output_shape" (compute_output_shape of the input shapes),
+or {"error": "..."} when Keras raised.
+
+Data travels as .npz files (loaded with allow_pickle=False) and JSON; one subprocess runs
+every case, on Keras's numpy backend by default (inference; pick "jax" for anything else).
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+_MAIN = r'''
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+import keras
+
+src, dst = sys.argv[1], sys.argv[2]
+spec = json.load(open(src + ".json"))
+arrays = dict(np.load(src + ".npz", allow_pickle=False))
+out_arrays, out_meta = {}, []
+
+def fetch(ref):
+    if ref is None:
+        return None
+    if isinstance(ref, list):
+        return [fetch(r) for r in ref]
+    return arrays[ref]
+
+def store(prefix, value):
+    if isinstance(value, (list, tuple)):
+        return [store(f"{prefix}_{i}", v) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: store(f"{prefix}_{k}", v) for k, v in value.items()}
+    out_arrays[prefix] = np.asarray(keras.ops.convert_to_numpy(value))
+    return prefix
+
+def plain(obj):
+    try:
+        return json.loads(json.dumps(obj, default=lambda o: repr(o)))
+    except Exception:
+        return repr(obj)
+
+for i, case in enumerate(spec):
+    try:
+        layer = getattr(keras.layers, case["layer"])(**case["config"])
+        inputs = fetch(case["inputs"])
+        kwargs = dict(case.get("call_kwargs") or {})
+        if case.get("mask") is not None:
+            kwargs["mask"] = fetch(case["mask"])
+        shapes = ([tuple(a.shape) for a in inputs] if isinstance(inputs, list)
+                  else tuple(inputs.shape))
+        if case.get("weights") is not None:
+            layer(inputs, **kwargs)
+            layer.set_weights(fetch(case["weights"]))
+        outputs = layer(inputs, **kwargs)
+        try:
+            output_shape = plain(layer.compute_output_shape(shapes))
+        except Exception as e:
+            output_shape = {"error": repr(e)}
+        out_meta.append({
+            "outputs": store(f"c{i}_out", outputs),
+            "weights": store(f"c{i}_w", [w.numpy() for w in layer.weights]),
+            "weight_names": [w.path for w in layer.weights],
+            "weight_shapes": [list(w.shape) for w in layer.weights],
+            "config": plain(layer.get_config()),
+            "output_shape": output_shape})
+    except Exception as e:
+        out_meta.append({"error": f"{type(e).__name__}: {e}"})
+
+np.savez(dst + ".npz", **out_arrays)
+json.dump(out_meta, open(dst + ".json", "w"))
+'''
+
+
+def available():
+    return importlib.util.find_spec("keras") is not None
+
+
+def run_layer_cases(cases, backend="numpy", timeout=600):
+    """Run `cases` (see module docstring) in Keras 3; one result dict per case."""
+    if not available():
+        pytest.skip("keras is not installed (it is the test-time oracle: pip install .[test])")
+    arrays, spec = {}, []
+
+    def put(prefix, value):
+        if value is None:
+            return None
+        if isinstance(value, (list, tuple)):
+            return [put(f"{prefix}_{i}", v) for i, v in enumerate(value)]
+        arrays[prefix] = np.asarray(value)
+        return prefix
+
+    for i, case in enumerate(cases):
+        spec.append({**case, "inputs": put(f"c{i}_in", case["inputs"]),
+                     "mask": put(f"c{i}_mask", case.get("mask")),
+                     "weights": put(f"c{i}_w", case.get("weights"))})
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in"), os.path.join(tmp, "out")
+        np.savez(src + ".npz", **arrays)
+        with open(src + ".json", "w") as f:
+            json.dump(spec, f)
+        env = dict(os.environ, KERAS_BACKEND=backend, OMP_NUM_THREADS="1",
+                   TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
+        proc = subprocess.run([sys.executable, "-c", _MAIN, src, dst], capture_output=True,
+                              text=True, timeout=timeout, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        with open(dst + ".json") as f:
+            meta = json.load(f)
+        with np.load(dst + ".npz", allow_pickle=False) as data:
+            out = dict(data)
+
+    def resolve(ref):
+        if isinstance(ref, list):
+            return [resolve(r) for r in ref]
+        if isinstance(ref, dict):
+            return {k: resolve(v) for k, v in ref.items()}
+        return out[ref] if isinstance(ref, str) else ref
+
+    results = []
+    for m in meta:
+        if "error" not in m:
+            m = {**m, "outputs": resolve(m["outputs"]), "weights": resolve(m["weights"])}
+        results.append(m)
+    return results

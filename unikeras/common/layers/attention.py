@@ -1,0 +1,3 @@
+"""Attention layers: Attention, AdditiveAttention, MultiHeadAttention, GroupQueryAttention."""
+
+__all__ = []

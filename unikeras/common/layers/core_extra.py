@@ -1,0 +1,3 @@
+"""Core layers beyond Dense: EinsumDense, Identity, Lambda, Masking, Wrapper."""
+
+__all__ = []

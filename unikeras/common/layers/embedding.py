@@ -1,0 +1,3 @@
+"""Embedding layers: Embedding (mask_zero), ReversibleEmbedding."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Normalization layers: BatchNormalization, Layer/Group/RMS/Unit/SpectralNormalization."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Recurrent layers: RNN, cells, SimpleRNN/LSTM/GRU, StackedRNNCells, Bidirectional, TimeDistributed, ConvLSTM."""
+
+__all__ = []

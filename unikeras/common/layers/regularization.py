@@ -1,0 +1,3 @@
+"""Regularization layers: SpatialDropout, GaussianDropout/Noise, AlphaDropout, ActivityRegularization."""
+
+__all__ = []

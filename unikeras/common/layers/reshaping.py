@@ -1,0 +1,3 @@
+"""Reshaping layers: Reshape, Permute, RepeatVector, UpSampling, ZeroPadding, Cropping."""
+
+__all__ = []
