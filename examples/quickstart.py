@@ -1,6 +1,7 @@
 """Train an MLP on scikit-learn's digits with `model.fit` on the default backend, then run
 the same trained model as a torch.nn.Module, a flax.nnx.Module, a tf.Module and an
 OpenVINO compiled model, and report how closely each agrees with the original."""
+import importlib.util
 import os
 import tempfile
 
@@ -23,6 +24,11 @@ def build_model():
 
 
 def main():
+    if importlib.util.find_spec("openvino"):
+        # Imported first on purpose: OpenVINO's usage telemetry (unless opted out with its
+        # `opt_in_out --opt_out`) sends an event from a forked process right after import,
+        # and JAX warns about any fork once its threads are running.
+        import openvino  # noqa: F401
     uk.utils.set_random_seed(0)
     digits = load_digits()
     x = (digits.data / 16.0).astype("float32")

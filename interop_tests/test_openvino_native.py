@@ -12,6 +12,8 @@ ov = pytest.importorskip("openvino")
 import unikeras as uk  # noqa: E402
 from unikeras.adapters import openvino as uov  # noqa: E402
 
+F32 = {"INFERENCE_PRECISION_HINT": "f32"}
+
 
 def _relu(x):
     return np.maximum(x, 0)
@@ -127,7 +129,9 @@ def test_save_then_core_read_model_reproduces_outputs(tmp_path):
     core = ov.Core()
     read = core.read_model(str(xml))
     assert len(read.inputs) == 1 and read.inputs[0].get_partial_shape()[0].is_dynamic
-    native = core.compile_model(read, "CPU")
+    # Ask for float32 as an OpenVINO user must wherever float32 results matter: the CPU
+    # plugin's default is bf16 on CPUs that support it.
+    native = core.compile_model(read, "CPU", F32)
     for n in (1, 7, 33):
         xb = _x(n, 6, seed=n)
         got = native([xb])[native.outputs[0]]
@@ -143,7 +147,7 @@ def test_ov_model_is_a_native_openvino_model():
     model = _sequential_mlp()
     ov_model = uov.build_ov_model(model)
     assert isinstance(ov_model, ov.Model)
-    compiled = ov.compile_model(ov_model, "CPU")
+    compiled = ov.compile_model(ov_model, "CPU", F32)
     x = _x(3, 12)
     got = compiled(x)[compiled.outputs[0]]
     np.testing.assert_allclose(got, _mlp_reference(model, x), rtol=1e-5, atol=1e-6)

@@ -3,7 +3,7 @@ import numpy as np
 
 from unikeras.common.variables import Variable
 
-_global_rng = np.random.default_rng()
+_global_rng = None  # made on first use: numpy.random is not loaded by `import unikeras`
 
 
 def set_global_seed(seed):
@@ -14,6 +14,9 @@ def set_global_seed(seed):
 
 def draw_seed():
     """A fresh integer seed from the process-wide generator."""
+    global _global_rng
+    if _global_rng is None:
+        _global_rng = np.random.default_rng()
     return int(_global_rng.integers(0, 2**31 - 1))
 
 

@@ -120,8 +120,10 @@ class Variable:
         return len(self.shape)
 
     def numpy(self):
+        """A snapshot of the value as a NumPy array that later updates do not change (torch
+        CPU tensors would otherwise share their memory with it)."""
         from unikeras.common.ops import core
-        return core.convert_to_numpy(self.value)
+        return np.array(core.convert_to_numpy(self.value), copy=True)
 
     def __array__(self, dtype=None, copy=None):
         out = self.numpy()

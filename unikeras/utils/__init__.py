@@ -1,5 +1,4 @@
 """`unikeras.utils`: seeding and session helpers."""
-import random as _py_random
 
 import numpy as _np
 
@@ -11,7 +10,8 @@ def set_random_seed(seed):
     the frameworks already imported."""
     import sys
     seed_generator.set_global_seed(seed)
-    _py_random.seed(seed)
+    import random
+    random.seed(seed)
     _np.random.seed(seed)
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)

@@ -18,7 +18,7 @@ import operator
 
 import numpy as np
 import openvino as ov
-import openvino.opset16 as ovo
+from unikeras.adapters.openvino import opset as ovo
 from openvino.op import Constant
 
 from unikeras import config

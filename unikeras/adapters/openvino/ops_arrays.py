@@ -8,7 +8,7 @@ import builtins
 import operator
 
 import numpy as np
-import openvino.opset16 as ovo
+from unikeras.adapters.openvino import opset as ovo
 
 from unikeras.common import dtypes
 from unikeras.common.ops import arrays as _defs

@@ -12,7 +12,7 @@ import builtins
 
 import numpy as np
 import openvino as ov
-import openvino.opset16 as ovo
+from unikeras.adapters.openvino import opset as ovo
 
 from unikeras.adapters.openvino.ops import (
     _cast, _constant, _i64, _is_graph, _shape, as_output, convert_to_tensor, dtype_name,

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 import openvino as ov
-import openvino.opset16 as ovo
+from unikeras.adapters.openvino import opset as ovo
 
 from unikeras.adapters.openvino.ops import (
     _as, _cast, _constant, _float, _graph_op, _i64, _promote, _shape, _weak_dtype, as_output,

@@ -13,7 +13,7 @@ input); the batch dimension may be dynamic. NumPy `scale_and_translate` scales a
 own code; graph values are computed in the graph.
 """
 import numpy as np
-import openvino.opset16 as ovo
+from unikeras.adapters.openvino import opset as ovo
 
 from unikeras.adapters.openvino.ops import (_cast, _constant, _float, _graph_op, _i64, _is_graph, _shape,
                                             as_output, dtype_name, get_item)

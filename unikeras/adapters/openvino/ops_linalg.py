@@ -18,7 +18,7 @@ counts must be static.
 import builtins
 
 import numpy as np
-import openvino.opset16 as ovo
+from unikeras.adapters.openvino import opset as ovo
 
 from unikeras.adapters.openvino.ops import (
     _as, _cast, _rule, _sym, _constant, _graph_op, _i64, _is_graph, _shape, as_output, dtype_name)

@@ -10,7 +10,7 @@ import builtins
 import math
 
 import numpy as np
-import openvino.opset16 as ovo
+from unikeras.adapters.openvino import opset as ovo
 
 from unikeras import config
 from unikeras.adapters.openvino.ops import (

@@ -6,7 +6,7 @@ are dynamic dimensions of the graph. (`in_top_k` is built with the neural family
 import builtins
 
 import numpy as np
-import openvino.opset16 as ovo
+from unikeras.adapters.openvino import opset as ovo
 
 from unikeras.adapters.openvino.ops import (
     _as, _axes, _rule, _axis, _cast, _constant, _float, _graph_op, _i64, _is_graph, _reduce, _shape,

@@ -120,15 +120,47 @@ def _ensure_allocated(variable):
 def compile_step(fn, variables, jit_compile=False):
     """A `tf.function` running `fn(values, *args) -> (new_values, out)` on the current values
     of `variables` (unikeras Variables whose storage is a tf.Variable), assigning
-    `new_values` back inside the compiled function; returns `out`."""
+    `new_values` back inside the compiled function; returns `out`.
+
+    Each structure of arguments is traced once, with the batch (first) dimension left
+    unknown, so a last partial batch does not trace the step again."""
     variables = list(variables)
     for v in variables:
         _ensure_allocated(v)
+    traced = {}
 
-    @tf.function(reduce_retracing=True, jit_compile=jit_compile)
-    def step(*args):
+    def call(*args):
+        flat = tf.nest.flatten(args)
+        tensors = [i for i, leaf in enumerate(flat) if hasattr(leaf, "shape") and hasattr(leaf, "dtype")]
+        specs = tuple(_batch_free_spec(flat[i]) for i in tensors)
+        fixed = tuple(repr(leaf) for i, leaf in enumerate(flat) if i not in tensors)
+        key = (repr(tf.nest.map_structure(lambda _: 0, args)), specs, fixed)
+        step = traced.get(key)
+        if step is None:
+            step = traced[key] = _traced_step(fn, variables, args, flat, tensors, specs,
+                                              jit_compile)
+        return step(*[flat[i] for i in tensors])
+
+    return call
+
+
+def _batch_free_spec(value):
+    shape = tuple(value.shape)
+    shape = (None,) + shape[1:] if shape else shape
+    return tf.TensorSpec(shape, tf.as_dtype(np.dtype(value.dtype) if isinstance(value, np.ndarray)
+                                            else value.dtype))
+
+
+def _traced_step(fn, variables, args, flat, tensors, specs, jit_compile):
+    """The tf.function for one argument structure: tensors come in as flat positional
+    arguments matching `specs`; every other leaf of `args` is fixed."""
+    @tf.function(input_signature=list(specs), jit_compile=jit_compile)
+    def step(*tensor_args):
+        leaves = list(flat)
+        for i, t in zip(tensors, tensor_args):
+            leaves[i] = t
         storages = [_ensure_allocated(v) for v in variables]
-        new_values, out = fn([s.read_value() for s in storages], *args)
+        new_values, out = fn([s.read_value() for s in storages], *tf.nest.pack_sequence_as(args, leaves))
         for s, new in zip(storages, new_values):
             assign(s, new)
         return out

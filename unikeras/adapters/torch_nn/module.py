@@ -90,7 +90,7 @@ class TorchLayer(nn.Module):
     def get_weights(self):
         """Current weights as NumPy arrays in the layer's `get_weights()` order."""
         by_variable = {h.variable: v for h, v in zip(self._hosted, self._values())}
-        return [by_variable[v].detach().cpu().numpy() for v in self._uk_layer.weights]
+        return [by_variable[v].detach().cpu().numpy().copy() for v in self._uk_layer.weights]
 
     def extra_repr(self):
         return f"{type(self._uk_layer).__name__} '{self._uk_layer.name}'"

@@ -6,7 +6,6 @@ so a file written from one backend loads into every other without conversion.
 """
 import json
 import os
-import tempfile
 
 import numpy as np
 
@@ -35,6 +34,7 @@ def save_weights(model, filepath, overwrite=True):
     metadata = {"format": "unikeras", "model": model.name, "order": json.dumps(list(tensors))}
     payload = save(tensors, metadata=metadata)
     directory = os.path.dirname(os.path.abspath(filepath))
+    import tempfile  # lazily: only writers need it
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".safetensors")
     try:
         with os.fdopen(fd, "wb") as f:
