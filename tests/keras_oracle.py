@@ -2,10 +2,14 @@
 
 Each case is a dict:
     {"layer": "Conv2D",                # a name in keras.layers
-     "config": {...},                  # constructor arguments (JSON-able)
+     "config": {...},                  # constructor arguments (JSON-able); a wrapper's
+                                       # "layer" is given as a config {"class_name", "config"}
      "inputs": array or [arrays],      # NumPy inputs of the call
      "call_kwargs": {...},             # optional, JSON-able (e.g. {"training": False})
      "mask": array or None,            # optional, passed as mask=
+     "array_kwargs": {name: array},    # optional call arguments that are arrays (lists too)
+     "positional": False,              # optional: True calls layer(*inputs) and
+                                       # compute_output_shape(*input_shapes)
      "weights": [arrays] or None}      # optional: set after building (else Keras's own init)
 The result for each case is a dict with "outputs" (array or list of arrays), "weights"
 (after building, as Keras orders them), "weight_names", "weight_shapes", "config" (Keras's
@@ -59,19 +63,24 @@ def plain(obj):
 
 for i, case in enumerate(spec):
     try:
-        layer = getattr(keras.layers, case["layer"])(**case["config"])
+        config = {k: keras.layers.deserialize(v) if k == "layer" and isinstance(v, dict) else v
+                  for k, v in case["config"].items()}  # a wrapper's layer: its Keras config
+        layer = getattr(keras.layers, case["layer"])(**config)
         inputs = fetch(case["inputs"])
         kwargs = dict(case.get("call_kwargs") or {})
+        kwargs.update({k: fetch(v) for k, v in (case.get("array_kwargs") or {}).items()})
         if case.get("mask") is not None:
             kwargs["mask"] = fetch(case["mask"])
+        args = inputs if case.get("positional") else [inputs]
         shapes = ([tuple(a.shape) for a in inputs] if isinstance(inputs, list)
                   else tuple(inputs.shape))
         if case.get("weights") is not None:
-            layer(inputs, **kwargs)
+            layer(*args, **kwargs)
             layer.set_weights(fetch(case["weights"]))
-        outputs = layer(inputs, **kwargs)
+        outputs = layer(*args, **kwargs)
         try:
-            output_shape = plain(layer.compute_output_shape(shapes))
+            output_shape = plain(layer.compute_output_shape(*shapes) if case.get("positional")
+                                 else layer.compute_output_shape(shapes))
         except Exception as e:
             output_shape = {"error": repr(e)}
         out_meta.append({
@@ -110,6 +119,8 @@ def run_layer_cases(cases, backend="numpy", timeout=600):
     for i, case in enumerate(cases):
         spec.append({**case, "inputs": put(f"c{i}_in", case["inputs"]),
                      "mask": put(f"c{i}_mask", case.get("mask")),
+                     "array_kwargs": {k: put(f"c{i}_kw_{k}", v)
+                                      for k, v in (case.get("array_kwargs") or {}).items()},
                      "weights": put(f"c{i}_w", case.get("weights"))})
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in"), os.path.join(tmp, "out")
@@ -139,3 +150,47 @@ def run_layer_cases(cases, backend="numpy", timeout=600):
             m = {**m, "outputs": resolve(m["outputs"]), "weights": resolve(m["weights"])}
         results.append(m)
     return results
+
+
+_CODE_MAIN = r'''
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+import keras
+
+src, dst = sys.argv[1], sys.argv[2]
+arrays = dict(np.load(src + ".npz", allow_pickle=False))
+result = {}
+with open(src + ".py") as f:
+    exec(compile(f.read(), "<keras oracle code>", "exec"),
+         {"keras": keras, "np": np, "arrays": arrays, "result": result})
+out_arrays = {k: np.asarray(keras.ops.convert_to_numpy(v)) for k, v in result.items()
+              if isinstance(v, np.ndarray) or keras.ops.is_tensor(v)}
+meta = {k: v for k, v in result.items() if k not in out_arrays}
+np.savez(dst + ".npz", **out_arrays)
+with open(dst + ".json", "w") as f:
+    json.dump(meta, f)
+'''
+
+
+def run_keras_code(code, arrays=None, backend="numpy", timeout=600):
+    """Run the Python `code` in Keras 3 in one subprocess. It sees `keras`, `np`, `arrays`
+    (the NumPy arrays passed here, by name) and fills the dict `result`: tensors and arrays
+    come back as NumPy arrays, every other value must be JSON-able."""
+    if not available():
+        pytest.skip("keras is not installed (it is the test-time oracle: pip install .[test])")
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in"), os.path.join(tmp, "out")
+        np.savez(src + ".npz", **{k: np.asarray(v) for k, v in (arrays or {}).items()})
+        with open(src + ".py", "w") as f:
+            f.write(code)
+        env = dict(os.environ, KERAS_BACKEND=backend, OMP_NUM_THREADS="1",
+                   TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
+        proc = subprocess.run([sys.executable, "-c", _CODE_MAIN, src, dst], capture_output=True,
+                              text=True, timeout=timeout, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        with open(dst + ".json") as f:
+            result = json.load(f)
+        with np.load(dst + ".npz", allow_pickle=False) as data:
+            result.update(dict(data))
+    return result

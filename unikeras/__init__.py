@@ -1,7 +1,8 @@
 """unikeras: layers and models written once, materialized as native torch, Flax nnx,
 tf.Module and OpenVINO objects. Importing it loads NumPy only."""
 from unikeras import config, ops, random  # noqa: F401
-from unikeras import activations, initializers, layers, models, saving, utils  # noqa: F401
+from unikeras import activations, constraints, initializers, layers, models  # noqa: F401
+from unikeras import regularizers, saving, utils  # noqa: F401
 from unikeras.common.layers.input_layer import Input, InputLayer  # noqa: F401
 from unikeras.common.layers.layer import Layer  # noqa: F401
 from unikeras.common.models.model import Model  # noqa: F401

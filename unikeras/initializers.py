@@ -1,3 +1,4 @@
-"""`unikeras.initializers`."""
+"""`unikeras.initializers`: Keras 3's initializers (classes and snake_case aliases) and
+get/serialize/deserialize."""
 from unikeras.common.initializers import *  # noqa: F401,F403
-from unikeras.common.initializers import get, serialize  # noqa: F401
+from unikeras.common.initializers import __all__  # noqa: F401

@@ -1,6 +1,6 @@
 """What every framework adapter shares: where each variable of a layer tree lives in the
 native module, and how a call runs the layer on the values the host supplies."""
-from unikeras.common.ops import dispatch
+from unikeras.common.ops import dispatch, tape
 from unikeras.common.variables import StatelessScope
 
 PARAM, STAT, SEED = "param", "stat", "seed"
@@ -74,3 +74,66 @@ def ensure_built(layer, backend, input_shape):
     from unikeras.common.symbolic import KerasTensor
     with dispatch.backend_scope(backend):
         layer(KerasTensor(tuple(input_shape)))
+
+
+# Layers whose call runs user code that a tape cannot see (see unikeras/common/ops/tape.py).
+UNTAPED_LAYERS = frozenset({"Lambda", "TorchModuleWrapper", "FlaxLayer"})
+
+
+def tapeable(layer):
+    """True when every layer of the tree is one of unikeras's own (their calls use only
+    `unikeras.ops`); a user-written layer or model keeps the ordinary path."""
+    for sub in [layer] + layer._flat_layers():
+        cls = type(sub)
+        if not cls.__module__.startswith("unikeras.") or cls.__name__ in UNTAPED_LAYERS:
+            return False
+    return True
+
+
+def _signature(value, tensors):
+    """A hashable description of one call argument; its tensors are appended to `tensors`."""
+    if dispatch.backend_of_type(type(value)) not in (None, dispatch.WEAK):
+        tensors.append(value)
+        return (type(value), tuple(value.shape), value.dtype, getattr(value, "device", None))
+    if type(value) in (list, tuple):
+        return (type(value),) + tuple(_signature(v, tensors) for v in value)
+    if isinstance(value, dict):
+        return (dict,) + tuple((k, _signature(v, tensors)) for k, v in value.items())
+    return (type(value), value)  # Python scalars, None, strings: part of the signature
+
+
+class TapedCalls:
+    """`run_hosted` for one host, replaying a recorded tape per input signature (see
+    unikeras/common/ops/tape.py): the layer tree, scopes and dispatch run on the first call
+    of each signature only. Signatures a tape cannot reproduce keep the ordinary path."""
+
+    def __init__(self, layer, hosted, backend):
+        self.layer, self.hosted, self.backend = layer, hosted, backend
+        self.enabled = tapeable(layer)
+        self.layers = [layer] + layer._flat_layers()
+        self.tapes = {}
+        self.refusals = {}  # signature -> why it runs untaped (for tests and debugging)
+
+    def __call__(self, values, args, kwargs):
+        if not self.enabled:
+            return run_hosted(self.layer, self.hosted, values, self.backend, args, kwargs)
+        inputs = []
+        try:
+            key = (_signature(args, inputs), _signature(kwargs, inputs),
+                   tuple([sub.trainable for sub in self.layers]))
+            hash(key)
+        except TypeError:
+            return run_hosted(self.layer, self.hosted, values, self.backend, args, kwargs)
+        recorded = self.tapes.get(key)
+        if recorded is not None:
+            return recorded.replay(inputs + list(values))
+        if key in self.refusals:
+            return run_hosted(self.layer, self.hosted, values, self.backend, args, kwargs)
+        outputs, updates, recorded, refusal = tape.record(
+            lambda: run_hosted(self.layer, self.hosted, values, self.backend, args, kwargs),
+            inputs + list(values))
+        if recorded is None:
+            self.refusals[key] = refusal
+        else:
+            self.tapes[key] = recorded
+        return outputs, updates

@@ -234,11 +234,17 @@ class Optimizer:
             if self.loss_scale_factor is not None:
                 grads = [g / self.loss_scale_factor for g in grads]
             self._apply_gradients(grads, trainable_variables)
-            for v in trainable_variables:
-                constraint = getattr(v, "constraint", None)
-                if constraint is not None:
-                    v.assign(constraint(v.value))
+            self._apply_constraints(trainable_variables)
         self._iterations.assign(self._iterations.value + 1)
+
+    @staticmethod
+    def _apply_constraints(trainable_variables):
+        """Project each updated variable that has a `constraint` (set by Layer.add_weight),
+        as Keras does after every step; a plain assign, so it also runs in StatelessScopes."""
+        for v in trainable_variables:
+            constraint = getattr(v, "constraint", None)
+            if constraint is not None:
+                v.assign(constraint(v.value))
 
     def _apply_gradients(self, grads, trainable_variables):
         if self.gradient_accumulation_steps:

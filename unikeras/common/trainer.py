@@ -98,12 +98,12 @@ class Trainer:
 
     # --- the pure steps -----------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Compiled loss plus weight regularization penalties."""
+        """Compiled loss plus `self.losses` (add_loss, activity and weight penalties)."""
         loss = self._loss_fn(y, y_pred, sample_weight)
-        for v in self.trainable_weights:
-            reg = getattr(v, "regularizer", None)
-            if reg is not None:
-                loss = onp.add(loss, reg(v.value))
+        extra = self.losses
+        self._clear_losses()  # read once; traced values must not outlive the step
+        for value in extra:
+            loss = onp.add(loss, value)
         return loss
 
     def _train_state(self):

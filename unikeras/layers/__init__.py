@@ -14,3 +14,15 @@ from unikeras.common.layers.pooling import *  # noqa: F401,F403
 from unikeras.common.layers.recurrent import *  # noqa: F401,F403
 from unikeras.common.layers.regularization import *  # noqa: F401,F403
 from unikeras.common.layers.reshaping import *  # noqa: F401,F403
+
+
+def serialize(layer):
+    """A layer's Keras config dict (`module`, `class_name`, `config`, `registered_name`)."""
+    from unikeras.common.saving.serialization import serialize_keras_object
+    return serialize_keras_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """A new layer from a `serialize` dict; classes come from the registry only."""
+    from unikeras.common.saving.serialization import deserialize_keras_object
+    return deserialize_keras_object(config, custom_objects)

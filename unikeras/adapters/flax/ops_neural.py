@@ -521,14 +521,17 @@ def _attention(q, k, v, bias, mask, scale, is_causal, cap):
     batched = q.ndim == 4
     if not batched:
         q, k, v = q[None], k[None], v[None]
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    if attn_logits_soft_cap is None and v.shape[-1] == k.shape[-1]:
+        # jax's fused attention takes grouped key/value heads, the boolean mask and the bias
+        # (not a soft cap, nor value depth differing from key depth).
+        out = jax.nn.dot_product_attention(q, k, v, bias=bias, mask=mask, scale=scale,
+                                           is_causal=bool(is_causal))
+        return out if batched else out[0]
     heads, kv_heads = q.shape[2], k.shape[2]
     if kv_heads != heads:
         k = jnp.repeat(k, heads // kv_heads, axis=2)
         v = jnp.repeat(v, heads // kv_heads, axis=2)
-    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
-    if bias is None and mask is None and attn_logits_soft_cap is None:
-        out = jax.nn.dot_product_attention(q, k, v, scale=scale, is_causal=bool(is_causal))
-        return out if batched else out[0]
     logits = jnp.einsum("btnh,bsnh->bnts", q, k) * scale
     if attn_logits_soft_cap is not None:
         logits = jnp.tanh(logits / attn_logits_soft_cap) * attn_logits_soft_cap

@@ -9,6 +9,7 @@ import openvino as ov
 from openvino import opset16 as ops_ov
 
 from unikeras.adapters import hosting
+from unikeras.adapters.openvino.layout import sink_channel_transposes
 from unikeras.common import dtypes, tree
 from unikeras.common.ops import dispatch
 
@@ -44,7 +45,7 @@ def build_ov_model(model, input_shape=None):
         result = ops_ov.result(out)
         result.get_output_tensor(0).set_names({f"output_{i}"})
         results.append(result)
-    return ov.Model(results, params, model.name)
+    return sink_channel_transposes(ov.Model(results, params, model.name))
 
 
 PRECISIONS = {"f32": "f32", "float32": "f32", "bf16": "bf16", "bfloat16": "bf16",

@@ -13,6 +13,7 @@ from torch import nn
 from unikeras.adapters import hosting
 
 BACKEND = "torch"
+_compiling = torch.compiler.is_compiling
 
 
 def _as_torch(variable):
@@ -56,6 +57,7 @@ class TorchLayer(nn.Module):
             else:
                 holder.register_buffer(name, value.detach(), persistent=h.kind == hosting.STAT)
         self._holder_paths = [(h.path[:-1], h.path[-1]) for h in self._hosted]
+        self._taped = hosting.TapedCalls(self._uk_layer, self._hosted, BACKEND)
 
     def _values(self):
         values = []
@@ -72,7 +74,11 @@ class TorchLayer(nn.Module):
         if self._uk_layer._call_has_training or "training" in kwargs:
             kwargs.setdefault("training", self.training)
         values = self._values()
-        outputs, updates = hosting.run_hosted(self._uk_layer, self._hosted, values, BACKEND, args, kwargs)
+        if _compiling():  # dynamo traces the layer itself; a tape would add nothing there
+            outputs, updates = hosting.run_hosted(self._uk_layer, self._hosted, values, BACKEND,
+                                                  args, kwargs)
+        else:
+            outputs, updates = self._taped(values, args, kwargs)
         if updates:
             with torch.no_grad():
                 for i, new in updates:

@@ -683,3 +683,4 @@ from unikeras.adapters.torch_nn.ops_linalg import *  # noqa: E402,F401,F403
 from unikeras.adapters.torch_nn.ops_control import *  # noqa: E402,F401,F403
 from unikeras.adapters.torch_nn.ops_image import *  # noqa: E402,F401,F403
 from unikeras.adapters.torch_nn.ops_random import *  # noqa: E402,F401,F403
+from unikeras.adapters.torch_nn.ops_recurrent import *  # noqa: E402,F401,F403

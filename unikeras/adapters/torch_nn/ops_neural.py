@@ -1,6 +1,7 @@
 """PyTorch implementations of the neural op family, on torch.nn.functional's fused kernels
 (F.conv*d, F.*pool*d, F.layer_norm, F.rms_norm, F.scaled_dot_product_attention, ...).
 Channels-last layouts are handled with `movedim` views at the boundary."""
+import functools
 import math
 
 import torch
@@ -157,27 +158,57 @@ def _f_pad(pads):
     return out
 
 
-def _conv_cf(x, kernel, strides, padding, dilation_rate, name):
-    """Correlation of channels-first x with a Keras-layout kernel (spatial..., in/g, out)."""
-    n = x.ndim - 2
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
+def _dense_weight(w, x):
+    """The permuted Keras kernel laid out like `x` (channels_last strides when `x` is a
+    channels_last tensor viewed channels-first): oneDNN's fast convolutions need weight and
+    data in one memory format, otherwise torch falls back to its slow im2col kernel."""
+    fmt = _CHANNELS_LAST.get(x.ndim)
+    if fmt is not None and x.is_contiguous(memory_format=fmt):
+        return w.contiguous(memory_format=fmt)
+    return w.contiguous()
+
+
+def _hashable(v):
+    return tuple(v) if isinstance(v, list) else v
+
+
+@functools.lru_cache(maxsize=512)
+def _conv_geometry(name, shape, kernel_shape, strides, padding, dilation_rate):
+    """(strides, symmetric padding, explicit F.pad amounts or None, dilation, groups) of a
+    channels-first convolution; cached so that an eager call validates its arguments once."""
+    n = len(shape) - 2
     if n not in _CONV:
-        raise ValueError(f"{name}: 1, 2 or 3 spatial dims supported, got inputs of rank {x.ndim}.")
+        raise ValueError(f"{name}: 1, 2 or 3 spatial dims supported, got inputs of rank {len(shape)}.")
     s = _def.tuple_arg(name, "strides", strides, n)
     d = _def.tuple_arg(name, "dilation_rate", dilation_rate, n)
     p = _def.padding_of(name, padding)
-    cin = kernel.shape[-2]
-    if x.shape[1] % cin:
-        raise ValueError(f"{name}: inputs have {x.shape[1]} channels, not a multiple of the "
-                         f"kernel's {cin} input channels (kernel shape {tuple(kernel.shape)}).")
-    w = torch.permute(kernel, (n + 1, n) + tuple(range(n)))
-    pad = 0
+    cin = kernel_shape[-2]
+    if shape[1] % cin:
+        raise ValueError(f"{name}: inputs have {shape[1]} channels, not a multiple of the "
+                         f"kernel's {cin} input channels (kernel shape {tuple(kernel_shape)}).")
+    pad, explicit = 0, None
     if p == "same":
-        pads = [_def.same_pads(x.shape[2 + i], kernel.shape[i], s[i], d[i]) for i in range(n)]
+        pads = [_def.same_pads(shape[2 + i], kernel_shape[i], s[i], d[i]) for i in range(n)]
         if all(lo == hi for lo, hi in pads):
             pad = tuple(lo for lo, _ in pads)
         else:
-            x = F.pad(x, _f_pad(pads))
-    return _CONV[n](x, w, None, s, pad, d, x.shape[1] // cin)
+            explicit = _f_pad(pads)
+    return s, pad, explicit, d, shape[1] // cin
+
+
+def _conv_cf(x, kernel, strides, padding, dilation_rate, name):
+    """Correlation of channels-first x with a Keras-layout kernel (spatial..., in/g, out)."""
+    s, pad, explicit, d, groups = _conv_geometry(
+        name, tuple(x.shape), tuple(kernel.shape), _hashable(strides), padding,
+        _hashable(dilation_rate))
+    n = x.ndim - 2
+    w = _dense_weight(torch.permute(kernel, (n + 1, n) + tuple(range(n))), x)
+    if explicit is not None:
+        x = F.pad(x, explicit)
+    return _CONV[n](x, w, None, s, pad, d, groups)
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -235,14 +266,19 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
 
 
 def _pool_args(name, x, pool_size, strides, padding):
-    n = x.ndim - 2
+    return _pool_geometry(name, tuple(x.shape), _hashable(pool_size), _hashable(strides), padding)
+
+
+@functools.lru_cache(maxsize=512)
+def _pool_geometry(name, shape, pool_size, strides, padding):
+    n = len(shape) - 2
     if n not in _MAX_POOL:
-        raise ValueError(f"{name}: 1, 2 or 3 spatial dims supported, got inputs of rank {x.ndim}.")
+        raise ValueError(f"{name}: 1, 2 or 3 spatial dims supported, got inputs of rank {len(shape)}.")
     k = _def.tuple_arg(name, "pool_size", pool_size, n)
     s = k if strides is None else _def.tuple_arg(name, "strides", strides, n)
     p = _def.padding_of(name, padding)
-    pads = [_def.same_pads(x.shape[2 + i], k[i], s[i], 1) if p == "same" else (0, 0)
-            for i in range(n)]
+    pads = tuple(_def.same_pads(shape[2 + i], k[i], s[i], 1) if p == "same" else (0, 0)
+                 for i in range(n))
     return n, k, s, pads
 
 

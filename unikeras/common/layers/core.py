@@ -1,4 +1,5 @@
 """Core layers: Dense, Activation, Dropout, Flatten."""
+import importlib
 import math
 
 from unikeras.common import activations, initializers
@@ -9,12 +10,26 @@ from unikeras.common.ops.random import dropout
 from unikeras.common.seed_generator import SeedGenerator
 
 
+_FAMILIES = ("initializers", "regularizers", "constraints")
+
+
 def _serialize(obj):
+    """Keras's config form of an initializer, regularizer or constraint (None, names and
+    numbers stay as they are)."""
     if obj is None or isinstance(obj, (str, int, float)):
         return obj
-    if isinstance(obj, initializers.Initializer):
-        return initializers.serialize(obj)
-    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    for cls in type(obj).__mro__:
+        family = cls.__module__.rpartition(".")[2]
+        if cls.__module__ == f"unikeras.common.{family}" and family in _FAMILIES:
+            return importlib.import_module(cls.__module__).serialize(obj)
+    return {"module": type(obj).__module__, "class_name": type(obj).__name__,
+            "config": obj.get_config(), "registered_name": getattr(obj, "_registered_name", None)}
+
+
+def _check_quantization(layer, quantization_config):
+    if quantization_config is not None:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': quantization is not supported "
+                         f"yet, got quantization_config={quantization_config!r}.")
 
 
 class Dense(Layer):
@@ -22,10 +37,13 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense '{self.name}': units must be a positive int, got {units!r}.")
+        _check_quantization(self, quantization_config)
+        self.supports_masking = True
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -60,7 +78,7 @@ class Dense(Layer):
                 "kernel_regularizer": _serialize(self.kernel_regularizer),
                 "bias_regularizer": _serialize(self.bias_regularizer),
                 "kernel_constraint": _serialize(self.kernel_constraint),
-                "bias_constraint": _serialize(self.bias_constraint)}
+                "bias_constraint": _serialize(self.bias_constraint), "quantization_config": None}
 
 
 class Activation(Layer):
@@ -69,6 +87,7 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
+        self.supports_masking = True
         self.built = True
 
     def call(self, inputs):
@@ -78,8 +97,23 @@ class Activation(Layer):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
+def concrete_noise_shape(layer, noise_shape, inputs):
+    """`noise_shape` with its None entries taken from the shape of `inputs` (None: the
+    inputs' own shape)."""
+    if noise_shape is None:
+        return None
+    shape = core.shape(inputs)
+    if len(noise_shape) != len(shape):
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': noise_shape "
+                         f"{tuple(noise_shape)} must have the rank of the inputs, got input "
+                         f"shape {tuple(shape)}.")
+    return tuple(s if d is None else d for d, s in zip(noise_shape, shape))
+
+
 class Dropout(Layer):
-    """Zeroes a fraction `rate` of inputs during training, scaling the rest by 1/(1-rate)."""
+    """Zeroes a fraction `rate` of inputs during training, scaling the rest by 1/(1-rate).
+    `noise_shape` shapes the keep/drop pattern (broadcast over the input); its None entries
+    take the input's size on that axis."""
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -87,19 +121,23 @@ class Dropout(Layer):
             raise ValueError(f"Dropout '{self.name}': rate must be in [0, 1], got {rate}.")
         self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
         self.seed_generator = SeedGenerator(seed) if rate > 0 else None
+        self.supports_masking = True
         self.built = True
 
     def call(self, inputs, training=False):
         if training and self.rate > 0:
-            return dropout(inputs, self.rate, self.noise_shape, seed=self.seed_generator)
+            return dropout(inputs, self.rate, self._noise_shape(inputs), seed=self.seed_generator)
         return inputs
+
+    def _noise_shape(self, inputs):
+        return concrete_noise_shape(self, self.noise_shape, inputs)
 
     def compute_output_spec(self, inputs, training=False):
         return inputs
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
-                "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": self.noise_shape}
 
 
 class Flatten(Layer):

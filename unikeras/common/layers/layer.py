@@ -4,20 +4,58 @@
 The first call builds the layer (on the backend of its inputs); calls on KerasTensors
 infer shapes and record graph nodes; `stateless_call` runs the layer on supplied values,
 which is how adapters and compiled steps drive it.
+
+Masks (as in Keras 3): a layer whose `call` declares `mask` receives the mask of its inputs
+(a list of masks for a list of inputs) as `mask=`; `compute_mask(inputs, previous_mask)`
+gives the mask of its outputs (by default the previous mask if `supports_masking`, else
+None). How masks travel:
+- inside Sequential and functional models, the graph carries them: each layer's output
+  mask is computed with `compute_mask` and handed to the next layer's `call` (this holds on
+  every backend and inside compiled steps and adapters);
+- on KerasTensors, the output mask is attached as `_keras_mask` when the graph is built;
+- between eager calls outside a model, masks travel explicitly (jax arrays cannot carry
+  attributes, so no backend does it implicitly): `y = lstm(x, mask=emb.compute_mask(ids))`.
+
+Losses: `add_loss(value)` during a call records a scalar; `losses` is what the layer tree
+added during its last call (each outermost call starts afresh), then the penalty
+`variable.regularizer(value)` of every trainable weight that has one. An
+`activity_regularizer` adds `regularizer(output) / batch_size` after each call. Losses
+are values of whatever the call ran on (tracers inside `jax.jit`/`tf.function` steps), and
+weight penalties read the values of the innermost stateless scope, so both are
+differentiable inside compiled steps.
 """
+import importlib
 import inspect
 
 from unikeras.common import dtypes, initializers, naming, tree
-from unikeras.common.ops import dispatch
+from unikeras.common.ops import core as core_ops, dispatch, numpy as onp, tape
 from unikeras.common.seed_generator import SeedGenerator
 from unikeras.common.symbolic import KerasTensor, Node
 from unikeras.common.variables import StatelessScope, Variable, in_stateless_scope
 
 _training_stack = []  # `training` values passed explicitly by enclosing calls
+_call_depth = 0       # how many layer calls are running (0: the next call is outermost)
+_generation = 0       # count of outermost calls: losses of earlier ones are stale
 
 
 def current_training():
     return _training_stack[-1] if _training_stack else None
+
+
+def get_regularizer(identifier):
+    """A regularizer (callable tensor -> scalar) from a name, config or callable."""
+    return _resolve("regularizers", identifier)
+
+
+def get_constraint(identifier):
+    """A constraint (callable tensor -> tensor) from a name, config or callable."""
+    return _resolve("constraints", identifier)
+
+
+def _resolve(family, identifier):
+    if identifier is None or callable(identifier):
+        return identifier
+    return importlib.import_module(f"unikeras.common.{family}").get(identifier)
 
 
 def _shape_of(x):
@@ -40,20 +78,24 @@ class Layer:
         object.__setattr__(self, "_own_variables", [])
         object.__setattr__(self, "_seed_generators", [])
         object.__setattr__(self, "_unallocated", False)
+        object.__setattr__(self, "_losses", [])
+        object.__setattr__(self, "_losses_generation", None)
+        object.__setattr__(self, "_call_generation", None)
         self.name = name or naming.uniquify(naming.to_snake_case(type(self).__name__))
         self.trainable = trainable
         self.dtype_name = dtypes.standardize_dtype(dtype.get("config", {}).get("name")
                                                    if isinstance(dtype, dict) else dtype)
         self.autocast = autocast
-        self.activity_regularizer = activity_regularizer
+        self.activity_regularizer = get_regularizer(activity_regularizer)
         self.built = False
         self.input_spec = None
-        self.supports_masking = False
+        self.supports_masking = self._computes_mask()
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         self._input_shape_arg = None if input_shape is None else (batch_size,) + tuple(input_shape)
         params = inspect.signature(self.call).parameters
         self._call_has_training = "training" in params
+        self._call_has_mask = "mask" in params
         self._call_arg_names = [p for p in params if p not in ("training", "mask")]
 
     # --- attribute tracking -------------------------------------------------------------------
@@ -99,8 +141,8 @@ class Layer:
                             trainable=trainable, autocast=autocast, aggregation=aggregation,
                             name=name or f"variable_{len(self._own_variables)}")
         variable.path = f"{self.name}/{variable.name}"
-        variable.regularizer = regularizer
-        variable.constraint = constraint
+        variable.regularizer = get_regularizer(regularizer)
+        variable.constraint = get_constraint(constraint)
         self._own_variables.append(variable)
         return variable
 
@@ -235,6 +277,7 @@ class Layer:
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
 
     def __call__(self, *args, **kwargs):
+        global _call_depth, _generation
         if not self.built:
             self._maybe_build(args, kwargs)
         elif self._unallocated:
@@ -247,20 +290,34 @@ class Layer:
             del kwargs["training"]
         if _has_keras_tensor(args, kwargs):
             return self._symbolic_call(args, kwargs)
-        if training is None:
-            return self.call(*args, **kwargs)
-        _training_stack.append(training)
+        if not _call_depth:
+            _generation += 1
+        self.__dict__["_call_generation"] = _generation   # not via __setattr__: hot path
+        _call_depth += 1
+        if training is not None:
+            _training_stack.append(training)
         try:
-            return self.call(*args, **kwargs)
+            outputs = self.call(*args, **kwargs)
         finally:
-            _training_stack.pop()
+            _call_depth -= 1
+            if training is not None:
+                _training_stack.pop()
+        if self.activity_regularizer is not None:
+            self._add_activity_losses(outputs)
+        return outputs
 
     def _symbolic_call(self, args, kwargs):
         first = args[0] if args else None
         if self.input_spec is not None and isinstance(first, KerasTensor):
             self.input_spec.check(self.name, first.shape)
+        mask = kwargs.get("mask")
+        call_kwargs = kwargs
+        if mask is None:
+            mask = _symbolic_masks(first)
+            if mask is not None and self._call_has_mask:
+                call_kwargs = {**kwargs, "mask": mask}
         try:
-            outputs = self.compute_output_spec(*args, **kwargs)
+            outputs = self.compute_output_spec(*args, **call_kwargs)
         except ValueError as e:
             shapes = [t.shape for t in tree.flatten((args, kwargs)) if isinstance(t, KerasTensor)]
             shapes = shapes[0] if len(shapes) == 1 else shapes
@@ -268,7 +325,74 @@ class Layer:
                              f"input of shape {shapes}: {e}") from None
         outputs = tree.map_structure(lambda t: KerasTensor(t.shape, t.dtype, t.sparse), outputs)
         Node(self, args, kwargs, outputs)
+        _attach_masks(outputs, self._output_mask(first, mask))
         return outputs
+
+    # --- masking --------------------------------------------------------------------------------
+    def compute_mask(self, inputs, previous_mask):
+        """Mask of the outputs for `inputs` whose mask is `previous_mask`."""
+        return previous_mask if self.supports_masking else None
+
+    @classmethod
+    def _computes_mask(cls):
+        """True when the class defines its own `compute_mask`."""
+        return cls.compute_mask is not Layer.compute_mask
+
+    def _output_mask(self, inputs, previous_mask):
+        """Mask of the outputs of the call that just ran on `inputs` (None: no mask)."""
+        if previous_mask is None and not self._computes_mask():
+            return None
+        return self.compute_mask(inputs, previous_mask)
+
+    def _call_and_mask(self, args, kwargs, mask):
+        """How model graphs call a layer: `mask` (the mask of `args[0]`) goes to `call` as
+        `mask=` unless one was passed explicitly; returns (outputs, output mask)."""
+        if kwargs.get("mask") is not None:
+            mask = kwargs["mask"]
+        elif mask is not None and self._call_has_mask:
+            kwargs = {**kwargs, "mask": mask}
+        outputs = self(*args, **kwargs)
+        return outputs, self._output_mask(args[0] if args else None, mask)
+
+    # --- losses ---------------------------------------------------------------------------------
+    def add_loss(self, loss):
+        """Record a scalar loss (or a list of them) for the current call; see `losses`."""
+        tape.refuse(f"layer '{self.name}' adds losses")  # a replay would not record them
+        values = [v for v in tree.flatten(loss) if not isinstance(v, KerasTensor)]
+        if self._losses_generation != _generation:
+            object.__setattr__(self, "_losses", [])
+            object.__setattr__(self, "_losses_generation", _generation)
+        self._losses.extend(values)
+
+    def _add_activity_losses(self, outputs):
+        for out in tree.flatten(outputs):
+            penalty = self.activity_regularizer(out)
+            self.add_loss(onp.divide(penalty, _batch_size(out, onp.dtype(penalty))))
+
+    def _own_losses(self, generation):
+        if self._losses and (generation is None or self._losses_generation == generation):
+            return list(self._losses)
+        return []
+
+    @property
+    def losses(self):
+        """Losses added by this layer and its sublayers during its last call, then the weight
+        regularization penalties (computed now, from the current values)."""
+        generation = self._call_generation
+        out = self._own_losses(generation)
+        for layer in self._flat_layers():
+            out += layer._own_losses(generation)
+        for v in self.trainable_weights:
+            regularizer = getattr(v, "regularizer", None)
+            if regularizer is not None:
+                out.append(regularizer(v.value))
+        return out
+
+    def _clear_losses(self):
+        """Forget the losses added by calls (a compiled step's values must not outlive it)."""
+        for layer in [self] + self._flat_layers():
+            if layer._losses:
+                object.__setattr__(layer, "_losses", [])
 
     def compute_output_spec(self, *args, **kwargs):
         """Output KerasTensor(s) for KerasTensor inputs; default: trace `call` symbolically."""
@@ -287,7 +411,12 @@ class Layer:
         mapping.update(zip(non_trainable, non_trainable_variables))
         with StatelessScope(mapping) as scope:
             outputs = self(*args, **kwargs)
-        return outputs, [scope.values[v] for v in non_trainable]
+            losses = self.losses if return_losses else None
+        new_non_trainable = [scope.values[v] for v in non_trainable]
+        if return_losses:
+            self._clear_losses()
+            return outputs, new_non_trainable, losses
+        return outputs, new_non_trainable
 
     # --- config ---------------------------------------------------------------------------------
     def get_config(self):
@@ -307,6 +436,33 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _batch_size(x, dtype):
+    """Size of the first axis (a `dtype` tensor when only known at run time); 1 for scalars."""
+    shape = core_ops.shape(x)
+    if not shape:
+        return 1
+    if shape[0] is not None:
+        return shape[0]
+    first_column = onp.get_item(x, (slice(None),) + (0,) * (len(shape) - 1))
+    return core_ops.cast(onp.size(first_column), dtype)
+
+
+def _symbolic_masks(first):
+    """The `_keras_mask` of a KerasTensor (a list for a list of them); None if none has one."""
+    if isinstance(first, (list, tuple)):
+        masks = [getattr(t, "_keras_mask", None) for t in first]
+        return masks if any(m is not None for m in masks) else None
+    return getattr(first, "_keras_mask", None)
+
+
+def _attach_masks(outputs, masks):
+    if masks is None:
+        return
+    for t, m in zip(tree.flatten(outputs), tree.flatten(masks)):
+        if isinstance(t, KerasTensor) and m is not None:
+            t._keras_mask = m
 
 
 def _has_keras_tensor(args, kwargs):

@@ -1,4 +1,7 @@
-"""Functional models: a graph of layer and op calls between Input tensors and outputs."""
+"""Functional models: a graph of layer and op calls between Input tensors and outputs.
+
+Replaying the graph also carries masks: each layer's output mask (its `compute_mask`) is
+passed as `mask=` to the layers that consume that output (see layers/layer.py)."""
 from unikeras.common import tree
 from unikeras.common.layers.input_layer import InputLayer
 from unikeras.common.layers.layer import Layer
@@ -39,6 +42,28 @@ def _topological_nodes(inputs, outputs):
     return order
 
 
+class _Step:
+    """One graph node to replay, with what the replay loop needs to know about it."""
+
+    __slots__ = ("node", "has_training", "computes_mask", "first_input")
+
+    def __init__(self, node):
+        op = node.operation
+        self.node = node
+        is_layer = isinstance(op, Layer)
+        self.has_training = is_layer and op._call_has_training
+        self.computes_mask = is_layer and op._computes_mask()
+        self.first_input = node.args[0] if is_layer and node.args else None
+
+    def input_mask(self, masks):
+        """The mask(s) of the node's first argument, None if it carries none."""
+        first = self.first_input
+        if isinstance(first, (list, tuple)):
+            found = [masks.get(id(t)) if isinstance(t, KerasTensor) else None for t in first]
+            return found if any(m is not None for m in found) else None
+        return masks.get(id(first)) if isinstance(first, KerasTensor) else None
+
+
 class Functional(Model):
     """`Model(inputs, outputs)`: replays the recorded graph on real tensors."""
 
@@ -62,6 +87,9 @@ class Functional(Model):
             raise ValueError(f"Model '{self.name}': layer names must be unique, repeated: {duplicates}.")
         self._layers = layers
         self._input_shapes = [t.shape for t in self.inputs]
+        self._set_untracked(_steps=[_Step(node) for node in self._nodes
+                                    if not isinstance(node.operation, InputLayer)],
+                            _last_output_masks=None)
         self.built = True
 
     @property
@@ -86,29 +114,50 @@ class Functional(Model):
         flat = tree.flatten(inputs) if tree.is_nested(inputs) else [inputs]
         if len(flat) != len(self.inputs):
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} inputs, got {len(flat)}.")
-        values = {}
+        values, masks = {}, {}
         for spec, x in zip(self.inputs, flat):
             self._check_input(x, spec)
             values[id(spec)] = x
+        if mask is not None:
+            flat_masks = tree.flatten(mask) if tree.is_nested(mask) else [mask]
+            masks = {id(spec): m for spec, m in zip(self.inputs, flat_masks) if m is not None}
 
         def resolve(t):
             return values[id(t)] if isinstance(t, KerasTensor) else t
 
-        for node in self._nodes:
-            if isinstance(node.operation, InputLayer):
-                continue
+        for step in self._steps:
+            node = step.node
             args = tree.map_structure(resolve, node.args)
             kwargs = tree.map_structure(resolve, node.kwargs)
-            if (isinstance(node.operation, Layer) and node.operation._call_has_training
-                    and kwargs.get("training") is None):
+            if step.has_training and kwargs.get("training") is None:
                 kwargs["training"] = training
-            out = node.operation(*args, **kwargs)
+            in_mask = step.input_mask(masks) if masks else None
+            if in_mask is None and not step.computes_mask:
+                out, out_mask = node.operation(*args, **kwargs), None
+            else:
+                out, out_mask = node.operation._call_and_mask(args, kwargs, in_mask)
             for t, v in zip(node.outputs, tree.flatten(out)):
                 values[id(t)] = v
+            if out_mask is not None:
+                for t, m in zip(node.outputs, tree.flatten(out_mask)):
+                    if m is not None:
+                        masks[id(t)] = m
+        out_masks = None
+        if masks:
+            out_masks = tree.map_structure(lambda t: masks.get(id(t)), self._outputs_struct)
+        self.__dict__["_last_output_masks"] = out_masks   # plain store: hot path
         return tree.map_structure(lambda t: values[id(t)], self._outputs_struct)
 
     def compute_output_spec(self, inputs, training=None, mask=None):
-        return self.call(inputs, training=training)
+        return self.call(inputs, training=training, mask=mask)
+
+    def compute_mask(self, inputs, previous_mask):
+        """Masks of the outputs (runs the graph)."""
+        self.call(inputs, mask=previous_mask)
+        return self._last_output_masks
+
+    def _output_mask(self, inputs, previous_mask):
+        return self._last_output_masks  # computed by the call that just ran
 
     def get_config(self):
         from unikeras.common.saving.serialization import functional_config

@@ -11,7 +11,7 @@ class Sequential(Model):
 
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(trainable=trainable, name=name)
-        self._set_untracked(_input_layer=None, _functional=None)
+        self._set_untracked(_input_layer=None, _functional=None, _last_output_masks=None)
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._maybe_build_graph()
@@ -73,14 +73,26 @@ class Sequential(Model):
 
     def call(self, inputs, training=None, mask=None):
         if self._functional is not None:
-            return self._functional.call(inputs, training=training)
+            outputs = self._functional.call(inputs, training=training, mask=mask)
+            self.__dict__["_last_output_masks"] = self._functional._last_output_masks
+            return outputs
         x = inputs
         for layer in self._layers:
-            x = layer(x, training=training) if layer._call_has_training else layer(x)
+            kwargs = {"training": training} if layer._call_has_training else {}
+            x, mask = layer._call_and_mask((x,), kwargs, mask)
+        self.__dict__["_last_output_masks"] = mask
         return x
 
     def compute_output_spec(self, inputs, training=None, mask=None):
-        return self.call(inputs, training=training)
+        return self.call(inputs, training=training, mask=mask)
+
+    def compute_mask(self, inputs, previous_mask):
+        """Mask of the outputs (runs the layers)."""
+        self.call(inputs, mask=previous_mask)
+        return self._last_output_masks
+
+    def _output_mask(self, inputs, previous_mask):
+        return self._last_output_masks  # computed by the call that just ran
 
     @property
     def input_shape(self):

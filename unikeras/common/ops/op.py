@@ -6,7 +6,7 @@ real tensors the call goes to the backend table function of the same name.
 """
 import functools
 
-from unikeras.common.ops import dispatch
+from unikeras.common.ops import dispatch, tape
 from unikeras.common.ops.dispatch import SYMBOLIC
 
 
@@ -30,6 +30,8 @@ def op(rule=None, *, impl=None):
 
     @functools.wraps(rule)
     def call(*args, **kwargs):
+        if tape.recorder is not None:
+            return tape.recorder.call(call, impl_name, args, kwargs)
         if not kwargs:
             fn = by_types.get(tuple(map(type, args)))
             if fn is not None:

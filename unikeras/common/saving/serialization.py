@@ -21,11 +21,14 @@ def register_keras_serializable(package="Custom", name=None):
 
 
 def _builtin_classes():
-    from unikeras.common.layers import core, input_layer
+    """Every layer class of `unikeras.layers` (the catalog), plus the model classes."""
+    from unikeras import layers
+    from unikeras.common.layers.layer import Layer
     from unikeras.common.models import functional, model, sequential
-    classes = {c.__name__: c for c in (core.Dense, core.Activation, core.Dropout, core.Flatten,
-                                      input_layer.InputLayer, sequential.Sequential,
-                                      functional.Functional, model.Model)}
+    classes = {name: obj for name, obj in vars(layers).items()
+               if isinstance(obj, type) and issubclass(obj, Layer)}
+    classes.update({c.__name__: c for c in (sequential.Sequential, functional.Functional,
+                                            model.Model)})
     return classes
 
 
