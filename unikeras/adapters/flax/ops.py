@@ -661,3 +661,4 @@ from unikeras.adapters.flax.ops_control import *  # noqa: E402,F401,F403
 from unikeras.adapters.flax.ops_image import *  # noqa: E402,F401,F403
 from unikeras.adapters.flax.ops_random import *  # noqa: E402,F401,F403
 from unikeras.adapters.flax.ops_recurrent import *  # noqa: E402,F401,F403
+from unikeras.adapters.flax.ops_fused import *  # noqa: E402,F401,F403

@@ -301,3 +301,4 @@ from unikeras.adapters.numpy_ref.ops_control import *  # noqa: E402,F401,F403
 from unikeras.adapters.numpy_ref.ops_image import *  # noqa: E402,F401,F403
 from unikeras.adapters.numpy_ref.ops_random import *  # noqa: E402,F401,F403
 from unikeras.adapters.numpy_ref.ops_recurrent import *  # noqa: E402,F401,F403
+from unikeras.adapters.numpy_ref.ops_fused import *  # noqa: E402,F401,F403

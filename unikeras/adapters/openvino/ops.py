@@ -837,3 +837,4 @@ from unikeras.adapters.openvino.ops_linalg import *  # noqa: E402,F401,F403
 from unikeras.adapters.openvino.ops_control import *  # noqa: E402,F401,F403
 from unikeras.adapters.openvino.ops_image import *  # noqa: E402,F401,F403
 from unikeras.adapters.openvino.ops_recurrent import *  # noqa: E402,F401,F403
+from unikeras.adapters.openvino.ops_fused import *  # noqa: E402,F401,F403

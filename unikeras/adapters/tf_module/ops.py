@@ -847,3 +847,4 @@ from unikeras.adapters.tf_module.ops_control import *  # noqa: E402,F401,F403
 from unikeras.adapters.tf_module.ops_image import *  # noqa: E402,F401,F403
 from unikeras.adapters.tf_module.ops_random import *  # noqa: E402,F401,F403
 from unikeras.adapters.tf_module.ops_recurrent import *  # noqa: E402,F401,F403
+from unikeras.adapters.tf_module.ops_fused import *  # noqa: E402,F401,F403

@@ -545,11 +545,13 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 
 
 def dense(x, kernel, bias=None):
+    # 2-D inputs: addmm/mm read the (in, out) kernel as it is stored, which is faster than
+    # F.linear on its transposed view (measured at batch 1 and 128, 1 and 2 threads).
     if type(x) in _T and type(kernel) in _T and x.dtype is kernel.dtype and x.dtype in _FLOATS:
         if bias is None:
-            return F.linear(x, kernel.T)
+            return torch.mm(x, kernel) if x.ndim == 2 else F.linear(x, kernel.T)
         if type(bias) in _T and bias.dtype is x.dtype:
-            return F.linear(x, kernel.T, bias)
+            return torch.addmm(bias, x, kernel) if x.ndim == 2 else F.linear(x, kernel.T, bias)
     x, kernel = _promote_tensors(x, kernel)
     if x.dtype not in _FLOATS:   # integer kernels: the reference's matmul + add
         out = matmul(x, kernel)
@@ -684,3 +686,4 @@ from unikeras.adapters.torch_nn.ops_control import *  # noqa: E402,F401,F403
 from unikeras.adapters.torch_nn.ops_image import *  # noqa: E402,F401,F403
 from unikeras.adapters.torch_nn.ops_random import *  # noqa: E402,F401,F403
 from unikeras.adapters.torch_nn.ops_recurrent import *  # noqa: E402,F401,F403
+from unikeras.adapters.torch_nn.ops_fused import *  # noqa: E402,F401,F403

@@ -199,8 +199,9 @@ def _conv_geometry(name, shape, kernel_shape, strides, padding, dilation_rate):
     return s, pad, explicit, d, shape[1] // cin
 
 
-def _conv_cf(x, kernel, strides, padding, dilation_rate, name):
-    """Correlation of channels-first x with a Keras-layout kernel (spatial..., in/g, out)."""
+def _conv_cf(x, kernel, strides, padding, dilation_rate, name, bias=None):
+    """Correlation of channels-first x with a Keras-layout kernel (spatial..., in/g, out),
+    plus `bias` (per output channel) inside the kernel when given."""
     s, pad, explicit, d, groups = _conv_geometry(
         name, tuple(x.shape), tuple(kernel.shape), _hashable(strides), padding,
         _hashable(dilation_rate))
@@ -208,7 +209,7 @@ def _conv_cf(x, kernel, strides, padding, dilation_rate, name):
     w = _dense_weight(torch.permute(kernel, (n + 1, n) + tuple(range(n))), x)
     if explicit is not None:
         x = F.pad(x, explicit)
-    return _CONV[n](x, w, None, s, pad, d, groups)
+    return _CONV[n](x, w, bias, s, pad, d, groups)
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):

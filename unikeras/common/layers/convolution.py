@@ -9,7 +9,7 @@ from unikeras.common.layers.arguments import (
     check_rank, describe, int_tuple, positive_int, standardize_data_format, standardize_padding)
 from unikeras.common.layers.core import _serialize
 from unikeras.common.layers.layer import Layer
-from unikeras.common.ops import core, neural, numpy as onp
+from unikeras.common.ops import core, fused, neural, numpy as onp
 from unikeras.common.symbolic import KerasTensor
 
 __all__ = [
@@ -27,6 +27,7 @@ class _Convolution(Layer):
 
     rank = None
     kernel_weight_names = ("kernel",)
+    fuses_bias = False  # True: `_convolve(..., bias=)` adds the bias itself
 
     def __init__(self, kernel_size, strides, padding, data_format, dilation_rate, activation,
                  use_bias, bias_initializer, bias_regularizer, bias_constraint,
@@ -110,7 +111,10 @@ class _Convolution(Layer):
         if len(shape) != self.rank + 2 or shape[self._channel_axis] not in (
                 self._input_channels, None):
             self._input_channels_of(shape)  # raises the precise error
-        outputs = self._convolve(inputs, *[getattr(self, n) for n in self.kernel_weight_names])
+        kernels = [getattr(self, n) for n in self.kernel_weight_names]
+        if self.bias is not None and self.fuses_bias:
+            return self.activation(self._convolve(inputs, *kernels, bias=self.bias))
+        outputs = self._convolve(inputs, *kernels)
         if self.bias is not None:
             bias = self.bias if self._bias_shape is None else onp.reshape(self.bias,
                                                                            self._bias_shape)
@@ -178,9 +182,14 @@ class BaseConv(_Convolution):
     def _output_channels(self, channels):
         return self.filters
 
-    def _convolve(self, inputs, kernel):
+    fuses_bias = True
+
+    def _convolve(self, inputs, kernel, bias=None):
         if self._causal_pad is not None:
             inputs = onp.pad(inputs, self._causal_pad)
+        if bias is not None:  # one fused call where the backend has one (torch's F.conv*d)
+            return fused.biased_conv(inputs, kernel, bias, self.strides, self._op_padding,
+                                     self.data_format, self.dilation_rate)
         return neural.conv(inputs, kernel, self.strides, self._op_padding, self.data_format,
                            self.dilation_rate)
 
