@@ -79,8 +79,8 @@ def native_runners(model):
         return np.asarray(module(jnp.asarray(x)))
 
     def tf_run(x):
+        from unikeras.adapters.tf_module import to_tf  # first: it imports TF without its banner
         import tensorflow as tf
-        from unikeras.adapters.tf_module import to_tf
         module = to_tf(model)
         return tf.function(module)(tf.constant(x)).numpy()
 

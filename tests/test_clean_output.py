@@ -46,7 +46,17 @@ def test_tf_adapter_import_hides_only_the_banner():
 
 
 @pytest.mark.skipif("tensorflow" not in FRAMEWORKS, reason="tensorflow is not installed")
-def test_tf_log_level_chosen_by_the_user_is_kept():
+@pytest.mark.parametrize("level", ["1", "2"])
+def test_banner_stays_hidden_at_the_levels_that_exclude_info(level):
+    """JAX sets TF_CPP_MIN_LOG_LEVEL=1 when imported; the banner is INFO and stays hidden."""
+    code = "from unikeras.adapters.tf_module import to_tf"
+    out = _run(code, TF_CPP_MIN_LOG_LEVEL=level)
+    assert out.returncode == 0, out.stderr
+    assert "oneDNN" not in out.stderr and "InitializeLog" not in out.stderr, out.stderr
+
+
+@pytest.mark.skipif("tensorflow" not in FRAMEWORKS, reason="tensorflow is not installed")
+def test_level_0_chosen_by_the_user_is_kept():
     code = "import os\nfrom unikeras.adapters.tf_module import to_tf\nprint(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
     out = _run(code, TF_CPP_MIN_LOG_LEVEL="0")
     assert out.returncode == 0, out.stderr

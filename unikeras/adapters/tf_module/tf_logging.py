@@ -1,11 +1,12 @@
-"""Import TensorFlow without its start-up banner when the user has not chosen a log level.
+"""Import TensorFlow without its start-up banner unless INFO logging was asked for.
 
-TensorFlow writes C++ log lines to stderr on import (oneDNN's "custom operations are on"
-notice, twice, each after an absl "before InitializeLog" warning) before any Python-level
-setting can stop them, and `TF_CPP_MIN_LOG_LEVEL` only governs what follows. When the user
-has set `TF_CPP_MIN_LOG_LEVEL` we change nothing; otherwise we set it to 1 (no INFO lines)
-and drop exactly those known banner lines from what the import writes to stderr, passing
-every other line through.
+TensorFlow writes C++ INFO lines to stderr on import (oneDNN's "custom operations are on"
+notice, twice, each after an absl "before InitializeLog" warning) before its own
+`TF_CPP_MIN_LOG_LEVEL` takes effect, so they appear even at level 1 or more (JAX, for one,
+sets level 1 when it is imported). We make the level hold for them: unless it is 0 (INFO
+wanted), or TensorFlow is already imported, we drop exactly those known banner lines from
+what the import writes to stderr and pass every other line through. When nobody set a
+level we set 1 (no INFO lines).
 """
 import os
 import sys
@@ -16,11 +17,11 @@ BANNER_MARKERS = ("oneDNN custom operations are on",
 
 
 def import_tensorflow():
-    """`import tensorflow`, quietly unless the user set `TF_CPP_MIN_LOG_LEVEL`."""
-    if "tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+    """`import tensorflow`, without the banner unless `TF_CPP_MIN_LOG_LEVEL` is 0."""
+    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    if "tensorflow" in sys.modules or level.strip() == "0":
         import tensorflow
         return tensorflow
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"
     with tempfile.TemporaryFile() as capture:
         sys.stderr.flush()
         saved = os.dup(2)
