@@ -75,3 +75,27 @@ def assert_openvino_matches_numpy(model, batches, rtol=1e-5, atol=1e-6):
         with ops.backend_scope("numpy"):
             expected = ops.convert_to_numpy(model(arrays if len(arrays) > 1 else arrays[0]))
         np.testing.assert_allclose(compiled(*arrays), expected, rtol=rtol, atol=atol)
+
+
+def _as_json(value):
+    """Tuples as lists, as a config reads after a JSON round trip (Keras's side)."""
+    if isinstance(value, (list, tuple)):
+        return [_as_json(v) for v in value]
+    return value
+
+
+def assert_structure_matches_keras(layer, keras):
+    """`layer`'s weights (shapes, names, order) and config (keys; values, or the class of
+    nested objects) equal Keras's (a `run_layer_cases` result), and its config round-trips."""
+    assert [w.shape for w in layer.weights] == [tuple(s) for s in keras["weight_shapes"]]
+    assert [w.path for w in layer.weights] == [
+        f"{layer.name}/{p.split('/')[-1]}" for p in keras["weight_names"]]
+    config = layer.get_config()
+    assert set(config) == set(keras["config"])
+    for key, value in config.items():
+        theirs = keras["config"][key]
+        if isinstance(value, dict) and key != "dtype":
+            assert value["class_name"] == theirs["class_name"], key
+        elif key not in ("name", "dtype"):
+            assert _as_json(value) == _as_json(theirs), key
+    assert type(layer).from_config(config).get_config() == config

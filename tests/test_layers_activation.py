@@ -8,7 +8,8 @@ import unikeras as uk
 from unikeras import layers, ops
 from tests.conftest import to_backend
 from tests.keras_oracle import run_layer_cases
-from tests.layer_checks import assert_gradients_agree, assert_openvino_matches_numpy
+from tests.layer_checks import (
+    assert_gradients_agree, assert_openvino_matches_numpy, assert_structure_matches_keras)
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 
@@ -142,19 +143,7 @@ def test_structure_matches_keras(case, prepared, keras_results):
     x, weights, mask = prepared[case]
     keras = keras_results[case]
     layer = _make(case, "numpy", weights, x)
-    assert [w.shape for w in layer.weights] == [tuple(s) for s in keras["weight_shapes"]]
-    assert [w.path for w in layer.weights] == [
-        f"{layer.name}/{p.split('/')[-1]}" for p in keras["weight_names"]]
-    config = layer.get_config()
-    assert set(config) == set(keras["config"])
-    for key, value in config.items():
-        theirs = keras["config"][key]
-        if isinstance(value, dict) and key != "dtype":
-            assert value["class_name"] == theirs["class_name"], key
-        elif key not in ("name", "dtype"):
-            assert value == (tuple(theirs) if isinstance(theirs, list) and isinstance(value, tuple)
-                             else theirs), key
-    assert type(layer).from_config(config).get_config() == config
+    assert_structure_matches_keras(layer, keras)
     with ops.backend_scope("numpy"):
         eager = tuple(layer(x).shape)
     assert layer.compute_output_shape(x.shape) == eager == tuple(keras["output_shape"])

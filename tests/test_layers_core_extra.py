@@ -8,7 +8,8 @@ import unikeras as uk
 from unikeras import layers, ops
 from tests.conftest import to_backend
 from tests.keras_oracle import run_layer_cases
-from tests.layer_checks import assert_gradients_agree, assert_openvino_matches_numpy
+from tests.layer_checks import (
+    assert_gradients_agree, assert_openvino_matches_numpy, assert_structure_matches_keras)
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 ACTIVATIONS = {None: lambda x: x, "relu": lambda x: np.maximum(x, 0)}
@@ -159,18 +160,7 @@ def test_structure_matches_keras(case, prepared, keras_results):
     keras = keras_results[case]
     call_kwargs = CASES[case][4]
     layer = _make(case, "numpy", weights, x)
-    assert [w.shape for w in layer.weights] == [tuple(s) for s in keras["weight_shapes"]]
-    assert [w.path for w in layer.weights] == [
-        f"{layer.name}/{p.split('/')[-1]}" for p in keras["weight_names"]]
-    config = layer.get_config()
-    assert set(config) == set(keras["config"])
-    for key, value in config.items():
-        theirs = keras["config"][key]
-        if isinstance(value, dict) and key != "dtype":
-            assert value["class_name"] == theirs["class_name"], key
-        elif key not in ("name", "dtype"):
-            assert value == (tuple(theirs) if isinstance(theirs, list) else theirs), key
-    assert type(layer).from_config(config).get_config() == config
+    assert_structure_matches_keras(layer, keras)
     with ops.backend_scope("numpy"):
         eager = tuple(layer(x, **call_kwargs).shape)
     assert layer.compute_output_shape(x.shape, **call_kwargs) == eager

@@ -11,7 +11,7 @@ import unikeras as uk
 from unikeras import layers, ops
 from tests.conftest import FRAMEWORKS, to_backend
 from tests.keras_oracle import run_layer_cases
-from tests.layer_checks import assert_openvino_matches_numpy
+from tests.layer_checks import assert_openvino_matches_numpy, assert_structure_matches_keras
 
 # id: (layer, constructor arguments, input shape without the batch dim)
 CASES = {
@@ -64,12 +64,7 @@ def test_identity_at_inference_and_structure_matches_keras(case, backend, keras_
     assert "error" not in keras, keras
     np.testing.assert_array_equal(keras["outputs"], x)
     assert layer.weights == [] and keras["weight_shapes"] == []
-    config = layer.get_config()
-    assert set(config) == set(keras["config"])
-    for key in set(config) - {"name", "dtype"}:
-        ours = list(config[key]) if isinstance(config[key], tuple) else config[key]
-        assert ours == keras["config"][key], key
-    assert type(layer).from_config(config).get_config() == config
+    assert_structure_matches_keras(layer, keras)
     assert layer.compute_output_shape(x.shape) == x.shape == tuple(keras["output_shape"])
     assert layer(uk.Input(x.shape[1:])).shape == (None,) + x.shape[1:]
     assert layer.supports_masking
