@@ -76,6 +76,8 @@ def ensure_built(layer, backend, input_shape):
         layer(KerasTensor(tuple(input_shape)))
 
 
+_TRAINING = frozenset({"training"})
+
 # Layers whose call runs user code that a tape cannot see (see unikeras/common/ops/tape.py).
 UNTAPED_LAYERS = frozenset({"Lambda", "TorchModuleWrapper", "FlaxLayer"})
 
@@ -117,13 +119,19 @@ class TapedCalls:
     def __call__(self, values, args, kwargs):
         if not self.enabled:
             return run_hosted(self.layer, self.hosted, values, self.backend, args, kwargs)
-        inputs = []
-        try:
-            key = (_signature(args, inputs), _signature(kwargs, inputs),
-                   tuple([sub.trainable for sub in self.layers]))
-            hash(key)
-        except TypeError:
-            return run_hosted(self.layer, self.hosted, values, self.backend, args, kwargs)
+        trainable = tuple([sub.trainable for sub in self.layers])
+        if (len(args) == 1 and dispatch.backend_of_type(type(args[0])) == self.backend
+                and kwargs.keys() <= _TRAINING):
+            x = args[0]  # the common call: one tensor (and `training`)
+            inputs = [x]
+            key = (x.shape, x.dtype, getattr(x, "device", None), kwargs.get("training"), trainable)
+        else:
+            inputs = []
+            try:
+                key = (_signature(args, inputs), _signature(kwargs, inputs), trainable)
+                hash(key)
+            except TypeError:
+                return run_hosted(self.layer, self.hosted, values, self.backend, args, kwargs)
         recorded = self.tapes.get(key)
         if recorded is not None:
             return recorded.replay(inputs + list(values))

@@ -56,17 +56,14 @@ class TorchLayer(nn.Module):
                 holder.register_parameter(name, param)
             else:
                 holder.register_buffer(name, value.detach(), persistent=h.kind == hosting.STAT)
-        self._holder_paths = [(h.path[:-1], h.path[-1]) for h in self._hosted]
+        # Where each value is read at call time: the holder's own parameter/buffer dict, which
+        # is also what torch.func.functional_call and `.to()` swap entries of.
+        self._stores = [(holders[h.path[:-1]], "_parameters" if h.kind == hosting.PARAM
+                         else "_buffers", h.path[-1]) for h in self._hosted]
         self._taped = hosting.TapedCalls(self._uk_layer, self._hosted, BACKEND)
 
     def _values(self):
-        values = []
-        for module_path, name in self._holder_paths:
-            holder = self
-            for part in module_path:
-                holder = holder._modules[part]
-            values.append(getattr(holder, name))
-        return values
+        return [getattr(holder, kind)[name] for holder, kind, name in self._stores]
 
     def forward(self, *args, **kwargs):
         if not self._hosted:
