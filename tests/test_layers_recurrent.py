@@ -571,3 +571,38 @@ def test_compute_mask_follows_return_sequences_and_state():
     both = L.Bidirectional(L.LSTM(2, return_sequences=True), merge_mode=None).compute_mask(X, mask)
     assert both[0] is mask and both[1] is mask
     assert L.TimeDistributed(L.Dense(2)).compute_mask(X, mask) is mask
+
+
+def test_torch_inference_weights_follow_every_update():
+    """Inference reuses prepared (transposed, contiguous) LSTM weights; in-place updates,
+    `.data` swaps and dtype moves must all be seen."""
+    torch = pytest.importorskip("torch")
+    from unikeras.adapters import hosting
+    from unikeras.adapters.torch_nn import to_torch
+    uk.utils.set_random_seed(4)
+    with ops.backend_scope("torch"):
+        model = uk.Sequential([uk.Input((5, 3)), L.LSTM(4)])
+    module = to_torch(model).eval()
+    x = torch.from_numpy(np.random.default_rng(5).standard_normal((2, 5, 3)).astype("float32"))
+
+    def fresh():
+        values = module._values()
+        out, _ = hosting.run_hosted(model, module._hosted, values, "torch", (x,), {})
+        return out
+
+    with torch.no_grad():
+        first = module(x)
+        torch.testing.assert_close(module(x), first)
+        kernel = next(p for n, p in module.named_parameters() if n.endswith(".kernel"))
+        kernel.mul_(0.5)                       # in-place: a new version
+        second = module(x)
+        assert not torch.allclose(second, first)
+        torch.testing.assert_close(second, fresh(), rtol=1e-6, atol=1e-6)
+        kernel.data = kernel.data * 2.0        # a new storage, same version counter
+        third = module(x)
+        torch.testing.assert_close(third, fresh(), rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(third, first, rtol=1e-5, atol=1e-6)
+        module.double()
+        out64 = module(x.double())
+        assert out64.dtype == torch.float64
+        torch.testing.assert_close(out64.float(), first, rtol=1e-5, atol=1e-6)

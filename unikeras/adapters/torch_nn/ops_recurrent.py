@@ -44,6 +44,33 @@ def _weights(kind, kernel, recurrent_kernel, bias):
     return params
 
 
+_PREPARED = {}      # (kind, ids) -> (sources, contiguous torch weight list); inference only
+_PREPARED_MAX = 16
+
+
+def _prepared_weights(kind, kernel, recurrent_kernel, bias):
+    """`_weights`, made contiguous once per weight version when no gradient is recorded
+    (inference re-uses them call after call; torch's kernels would copy the transposed views
+    on every call). A cached entry is used only while each source tensor has the same
+    `_version` (bumped by every in-place update: optimizer steps, `copy_`) and the same data
+    pointer (`.data = ...` and `.to()` swap storages); the entry holds the tensors and their
+    storages, so neither ids nor addresses can be reused while it exists."""
+    sources = (kernel, recurrent_kernel, bias)
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():
+        return _weights(kind, kernel, recurrent_kernel, bias)
+    key = (kind,) + tuple(id(t) for t in sources)
+    stamp = tuple(None if t is None else (t._version, t.data_ptr()) for t in sources)
+    hit = _PREPARED.get(key)
+    if hit is not None and hit[1] == stamp:
+        return hit[2]
+    params = [p.contiguous() for p in _weights(kind, kernel, recurrent_kernel, bias)]
+    if len(_PREPARED) >= _PREPARED_MAX:
+        _PREPARED.pop(next(iter(_PREPARED)))
+    pinned = (sources, [t.untyped_storage() for t in sources if t is not None])
+    _PREPARED[key] = (pinned, stamp, params)
+    return params
+
+
 def _run(fn, kind, x, batch_sizes, states, params):
     """The kernel on a batch-first tensor (batch_sizes None) or on packed data; returns
     (output, [h_n(, c_n)]) with states of shape (batch, units)."""
@@ -129,8 +156,8 @@ def rnn_sequence(kind, inputs, initial_states, kernel, recurrent_kernel, bias=No
     inputs, initial_states = _float(inputs), [_float(s) for s in initial_states]
     mask = None if mask is None else _tensor(mask, torch.bool)
     if fn is not None:
-        params = _weights(kind, _float(kernel), _float(recurrent_kernel),
-                          None if bias is None else _float(bias))
+        params = _prepared_weights(kind, _float(kernel), _float(recurrent_kernel),
+                                   None if bias is None else _float(bias))
         result = _fused(fn, kind, inputs, initial_states, params, mask, go_backwards,
                         return_sequences, zero_output_for_mask)
         if result is not None:
