@@ -462,30 +462,12 @@ def run_part(kind, args):
 
 
 class LayersFitServer(FitServer):
-    """overhead.FitServer's line protocol (its `_read`, `ask`, `close`) around this script's
-    fit worker; only the start differs."""
+    """overhead.FitServer around this script's fit worker: only the command differs."""
 
-    def __init__(self, framework, backend, args):  # not super(): it would start overhead.py
-        import queue
-        import tempfile
-        import threading
+    @staticmethod
+    def command(framework, backend, args):
         env_var = "UNIKERAS_BACKEND" if framework == "unikeras" else "KERAS_BACKEND"
-        cmd, env = worker_command("fit", {env_var: backend}, ["--framework", framework], args)
-        self.timeout, self.error = args.timeout, None
-        self.stderr = tempfile.TemporaryFile(mode="w+")
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, text=True, bufsize=1)
-        self.lines = queue.Queue()
-
-        def pump():
-            for line in self.proc.stdout:
-                if line.startswith(RESULT_TAG):
-                    self.lines.put(json.loads(line[len(RESULT_TAG):]))
-            self.lines.put(None)
-        threading.Thread(target=pump, daemon=True).start()
-        self.info = self._read()
-        self.info["startup_s"] = time.perf_counter() - self.started
+        return worker_command("fit", {env_var: backend}, ["--framework", framework], args)
 
 
 def measure_fit(backend, args):

@@ -278,8 +278,7 @@ class FitServer:
         import queue
         import tempfile
         import threading
-        env_var = "UNIKERAS_BACKEND" if framework == "unikeras" else "KERAS_BACKEND"
-        cmd, env = worker_command("fit", {env_var: backend}, ["--framework", framework], args)
+        cmd, env = self.command(framework, backend, args)
         self.timeout = args.timeout
         self.error = None
         self.stderr = tempfile.TemporaryFile(mode="w+")
@@ -296,6 +295,12 @@ class FitServer:
         threading.Thread(target=pump, daemon=True).start()
         self.info = self._read()
         self.info["startup_s"] = time.perf_counter() - self.started
+
+    @staticmethod
+    def command(framework, backend, args):
+        """(argv, env) of the worker: this script's `worker_fit` on `backend`."""
+        env_var = "UNIKERAS_BACKEND" if framework == "unikeras" else "KERAS_BACKEND"
+        return worker_command("fit", {env_var: backend}, ["--framework", framework], args)
 
     def _read(self):
         import queue

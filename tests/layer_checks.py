@@ -99,3 +99,19 @@ def assert_structure_matches_keras(layer, keras):
         elif key not in ("name", "dtype"):
             assert _as_json(value) == _as_json(theirs), key
     assert type(layer).from_config(config).get_config() == config
+
+
+def make_layer(class_name, config, backend, input_shape=None, weights=None,
+               input_dtype="float32", **call_kwargs):
+    """`unikeras.layers.<class_name>(**config)` built on `backend` by a symbolic call on
+    `input_dtype` inputs of `input_shape` (batch excluded; skipped when None), then given
+    `weights`."""
+    import unikeras as uk
+    from unikeras import layers
+    with ops.backend_scope(backend):
+        layer = getattr(layers, class_name)(**config)
+        if input_shape is not None and not layer.built:
+            layer(uk.Input(tuple(input_shape), dtype=input_dtype), **call_kwargs)
+    if weights is not None:
+        layer.set_weights(weights)
+    return layer

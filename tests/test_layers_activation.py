@@ -9,7 +9,8 @@ from unikeras import layers, ops
 from tests.conftest import to_backend
 from tests.keras_oracle import run_layer_cases
 from tests.layer_checks import (
-    assert_gradients_agree, assert_openvino_matches_numpy, assert_structure_matches_keras)
+    assert_gradients_agree, assert_openvino_matches_numpy, assert_structure_matches_keras,
+    make_layer)
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 
@@ -52,13 +53,7 @@ def _mask(case, x):
 
 def _make(case, backend, weights=None, x=None):
     cls, config, _ = CASES[case]
-    with ops.backend_scope(backend):
-        layer = getattr(layers, cls)(**config)
-        if x is not None and not layer.built:
-            layer(uk.Input(x.shape[1:]))
-    if weights is not None:
-        layer.set_weights(weights)
-    return layer
+    return make_layer(cls, config, backend, None if x is None else x.shape[1:], weights)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import unikeras as uk
 from unikeras import layers, ops
 from tests.conftest import FRAMEWORKS, to_backend
 from tests.keras_oracle import run_layer_cases
+from tests.layer_checks import make_layer
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -78,12 +79,7 @@ def _np(x):
 def _make(case, backend, weights=None):
     """The layer of `case`, built on `backend` (with `weights` if given)."""
     cls, config, shape = CASES[case]
-    with ops.backend_scope(backend):
-        layer = getattr(layers, cls)(**config)
-        layer.build((BATCH,) + shape)
-    if weights is not None:
-        layer.set_weights(weights)
-    return layer
+    return make_layer(cls, config, backend, shape, weights)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ from unikeras import layers, ops
 from tests.conftest import to_backend
 from tests.keras_oracle import run_layer_cases
 from tests.layer_checks import (
-    assert_gradients_agree, assert_openvino_matches_numpy, assert_structure_matches_keras)
+    assert_gradients_agree, assert_openvino_matches_numpy, assert_structure_matches_keras,
+    make_layer)
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 ACTIVATIONS = {None: lambda x: x, "relu": lambda x: np.maximum(x, 0)}
@@ -61,13 +62,9 @@ def _inputs(case, rng):
 
 def _make(case, backend, weights=None, x=None):
     cls, config, _, _, call_kwargs = CASES[case]
-    with ops.backend_scope(backend):
-        layer = getattr(layers, cls)(**config)
-        if x is not None and not layer.built:
-            layer(uk.Input(x.shape[1:], dtype=str(x.dtype)), **call_kwargs)
-    if weights is not None:
-        layer.set_weights(weights)
-    return layer
+    if x is None:
+        return make_layer(cls, config, backend, weights=weights)
+    return make_layer(cls, config, backend, x.shape[1:], weights, str(x.dtype), **call_kwargs)
 
 
 @pytest.fixture(scope="module")

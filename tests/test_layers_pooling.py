@@ -11,6 +11,7 @@ from unikeras import layers, ops
 from unikeras.common.layers.pooling import BasePooling
 from tests.conftest import FRAMEWORKS, to_backend
 from tests.keras_oracle import run_layer_cases
+from tests.layer_checks import backend_gradients
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -240,23 +241,6 @@ def test_aliases_and_defaults():
 
 
 # --- gradients across backends -----------------------------------------------------------
-def _input_grad(case, backend, x, cotangent):
-    layer = _make(case)
-    if backend == "torch":
-        xt = torch.tensor(x, requires_grad=True)
-        (layer(xt) * torch.from_numpy(cotangent)).sum().backward()
-        return xt.grad.numpy()
-    if backend == "jax":
-        import jax
-        import jax.numpy as jnp
-        return np.asarray(jax.grad(lambda v: jnp.sum(layer(v) * cotangent))(jnp.asarray(x)))
-    import tensorflow as tf
-    xt = tf.Variable(x)
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(layer(xt) * cotangent)
-    return tf.convert_to_tensor(tape.gradient(loss, xt)).numpy()
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_gradients_agree_across_backends(case):
     if len(FRAMEWORKS) < 2:
@@ -264,7 +248,8 @@ def test_gradients_agree_across_backends(case):
     x = _inputs(case)
     cotangent = np.random.default_rng(5).standard_normal(torch_reference(case, x).shape)
     cotangent = cotangent.astype("float32")
-    grads = {b: _input_grad(case, b, x, cotangent) for b in FRAMEWORKS}
+    grads = {b: backend_gradients(_make(case), b, x, [], cotangent)[0]
+             for b in FRAMEWORKS}
     first = grads[FRAMEWORKS[0]]
     assert first.shape == x.shape and np.abs(first).sum() > 0
     for backend in FRAMEWORKS[1:]:
