@@ -102,6 +102,25 @@ def available():
     return importlib.util.find_spec("keras") is not None
 
 
+def _run_in_keras(main, arrays, suffix, text, backend, timeout):
+    """Run the script `main` in a Keras subprocess on `src` (`arrays` as .npz, `text` as
+    `src + suffix`); returns (its JSON result, its .npz arrays)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in"), os.path.join(tmp, "out")
+        np.savez(src + ".npz", **arrays)
+        with open(src + suffix, "w") as f:
+            f.write(text)
+        env = dict(os.environ, KERAS_BACKEND=backend, OMP_NUM_THREADS="1",
+                   TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
+        proc = subprocess.run([sys.executable, "-c", main, src, dst], capture_output=True,
+                              text=True, timeout=timeout, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        with open(dst + ".json") as f:
+            result = json.load(f)
+        with np.load(dst + ".npz", allow_pickle=False) as data:
+            return result, dict(data)
+
+
 def run_layer_cases(cases, backend="numpy", timeout=600):
     """Run `cases` (see module docstring) in Keras 3; one result dict per case."""
     if not available():
@@ -122,20 +141,7 @@ def run_layer_cases(cases, backend="numpy", timeout=600):
                      "array_kwargs": {k: put(f"c{i}_kw_{k}", v)
                                       for k, v in (case.get("array_kwargs") or {}).items()},
                      "weights": put(f"c{i}_w", case.get("weights"))})
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = os.path.join(tmp, "in"), os.path.join(tmp, "out")
-        np.savez(src + ".npz", **arrays)
-        with open(src + ".json", "w") as f:
-            json.dump(spec, f)
-        env = dict(os.environ, KERAS_BACKEND=backend, OMP_NUM_THREADS="1",
-                   TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
-        proc = subprocess.run([sys.executable, "-c", _MAIN, src, dst], capture_output=True,
-                              text=True, timeout=timeout, env=env)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        with open(dst + ".json") as f:
-            meta = json.load(f)
-        with np.load(dst + ".npz", allow_pickle=False) as data:
-            out = dict(data)
+    meta, out = _run_in_keras(_MAIN, arrays, ".json", json.dumps(spec), backend, timeout)
 
     def resolve(ref):
         if isinstance(ref, list):
@@ -179,18 +185,7 @@ def run_keras_code(code, arrays=None, backend="numpy", timeout=600):
     come back as NumPy arrays, every other value must be JSON-able."""
     if not available():
         pytest.skip("keras is not installed (it is the test-time oracle: pip install .[test])")
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = os.path.join(tmp, "in"), os.path.join(tmp, "out")
-        np.savez(src + ".npz", **{k: np.asarray(v) for k, v in (arrays or {}).items()})
-        with open(src + ".py", "w") as f:
-            f.write(code)
-        env = dict(os.environ, KERAS_BACKEND=backend, OMP_NUM_THREADS="1",
-                   TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
-        proc = subprocess.run([sys.executable, "-c", _CODE_MAIN, src, dst], capture_output=True,
-                              text=True, timeout=timeout, env=env)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        with open(dst + ".json") as f:
-            result = json.load(f)
-        with np.load(dst + ".npz", allow_pickle=False) as data:
-            result.update(dict(data))
+    arrays = {k: np.asarray(v) for k, v in (arrays or {}).items()}
+    result, out = _run_in_keras(_CODE_MAIN, arrays, ".py", code, backend, timeout)
+    result.update(out)
     return result
