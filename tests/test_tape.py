@@ -13,6 +13,11 @@ from unikeras.adapters.torch_nn import to_torch  # noqa: E402
 from unikeras.common.ops import tape  # noqa: E402
 
 
+# The same kernels on the same values; BLAS may still pick another code path for a buffer of
+# other alignment, so allow a few ulps rather than demanding identical bits.
+SAME = dict(rtol=1e-6, atol=1e-7)
+
+
 def _mlp(dropout=0.0):
     uk.utils.set_random_seed(0)
     with ops.backend_scope("torch"):
@@ -43,7 +48,7 @@ def test_replay_equals_the_ordinary_path_and_is_cached_per_signature():
     x2 = x * 3 - 1
     replayed = module(x2)
     assert len(module._taped.tapes) == 1, "same signature: the tape is reused"
-    torch.testing.assert_close(replayed, _untaped(module, x2), rtol=0, atol=0)
+    torch.testing.assert_close(replayed, _untaped(module, x2), **SAME)
     np.testing.assert_allclose(replayed.detach().numpy(), _reference(model, x2.numpy()),
                                rtol=1e-5, atol=1e-6)
     assert first.shape == (4, 3)
@@ -59,7 +64,7 @@ def test_gradients_flow_through_a_replay():
     grads = torch.autograd.grad(loss, list(module.parameters()))
     expected = torch.autograd.grad(_untaped(module, x).pow(2).sum(), list(module.parameters()))
     for g, e in zip(grads, expected):
-        torch.testing.assert_close(g, e, rtol=0, atol=0)
+        torch.testing.assert_close(g, e, **SAME)
         assert g.abs().sum() > 0
 
 
@@ -91,7 +96,7 @@ def test_random_layers_replay_with_their_seed_state():
     assert not torch.equal(a, b), "dropout must draw new masks every call"
     with torch.no_grad():
         seed_state.copy_(state)
-    torch.testing.assert_close(_untaped(module, x, training=True), a, rtol=0, atol=0)
+    torch.testing.assert_close(_untaped(module, x, training=True), a, **SAME)
     assert len(module._taped.tapes) == 1 and not module._taped.refusals
 
 
