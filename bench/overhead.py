@@ -160,9 +160,100 @@ class NativeTorchFit:
                 self.opt.step()
 
 
+class NativeJaxFit:
+    """The hand-written Flax loop: nnx.Linear MLP, `nnx.Optimizer(optax.adam)`, one
+    `nnx.jit` step called through `nnx.cached_partial` (nnx's fast path), the same NumPy
+    batches as `fit`."""
+
+    def __init__(self):
+        import numpy as np
+        import optax
+        from flax import nnx
+        rngs = nnx.Rngs(0)
+        self.model = nnx.Sequential(nnx.Linear(IN_DIM, HIDDEN, rngs=rngs), nnx.relu,
+                                    nnx.Linear(HIDDEN, HIDDEN, rngs=rngs), nnx.relu,
+                                    nnx.Linear(HIDDEN, CLASSES, rngs=rngs))
+        self.opt = nnx.Optimizer(self.model, optax.adam(LR), wrt=nnx.Param)
+
+        @nnx.jit
+        def step(model, opt, x, y):
+            def loss_fn(model):
+                return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
+            loss, grads = nnx.value_and_grad(loss_fn)(model)
+            opt.update(model, grads)
+            return loss
+
+        self.step = nnx.cached_partial(step, self.model, self.opt)
+        self.rng = np.random.default_rng(0)
+
+    def fit(self, x, y, batch_size, epochs, verbose=0):
+        loss = None
+        for _ in range(epochs):
+            order = self.rng.permutation(len(x))
+            for i in range(0, len(x), batch_size):
+                idx = order[i:i + batch_size]
+                loss = self.step(x[idx], y[idx])
+        loss.block_until_ready()
+
+
+class NativeTfFit:
+    """The hand-written TensorFlow loop: a tf.Module MLP, Adam written with tf ops, one
+    `tf.function` step (batch dimension left free), the same NumPy batches as `fit`."""
+
+    def __init__(self):
+        import numpy as np
+        import tensorflow as tf
+        tf.random.set_seed(0)
+        sizes = [IN_DIM, HIDDEN, HIDDEN, CLASSES]
+        rng = np.random.default_rng(0)
+        self.params = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            limit = np.sqrt(6 / (fan_in + fan_out))
+            self.params.append(tf.Variable(rng.uniform(-limit, limit, (fan_in, fan_out)).astype("float32")))
+            self.params.append(tf.Variable(tf.zeros(fan_out)))
+        self.m = [tf.Variable(tf.zeros_like(p)) for p in self.params]
+        self.v = [tf.Variable(tf.zeros_like(p)) for p in self.params]
+        self.t = tf.Variable(0.0)
+        params, m, v, t = self.params, self.m, self.v, self.t
+
+        @tf.function(input_signature=[tf.TensorSpec((None, IN_DIM), tf.float32),
+                                      tf.TensorSpec((None,), tf.int64)])
+        def step(x, y):
+            with tf.GradientTape() as tape:
+                h = x
+                for i in range(0, len(params) - 2, 2):
+                    h = tf.nn.relu(h @ params[i] + params[i + 1])
+                logits = h @ params[-2] + params[-1]
+                loss = tf.reduce_mean(
+                    tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+            grads = tape.gradient(loss, params)
+            t.assign_add(1.0)
+            alpha = LR * tf.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+            for p, g, mi, vi in zip(params, grads, m, v):
+                mi.assign_add((g - mi) * 0.1)
+                vi.assign_add((tf.square(g) - vi) * 0.001)
+                p.assign_sub(alpha * mi / (tf.sqrt(vi) + 1e-7))
+            return loss
+
+        self.step = step
+        self.rng = np.random.default_rng(0)
+
+    def fit(self, x, y, batch_size, epochs, verbose=0):
+        loss = None
+        for _ in range(epochs):
+            order = self.rng.permutation(len(x))
+            for i in range(0, len(x), batch_size):
+                idx = order[i:i + batch_size]
+                loss = self.step(x[idx], y[idx])
+        loss.numpy()
+
+
+NATIVE_FITS = {"torch": NativeTorchFit, "jax": NativeJaxFit, "tensorflow": NativeTfFit}
+
+
 def build_fit_model(framework):
     if framework == "native":
-        return NativeTorchFit()
+        return NATIVE_FITS[os.environ["KERAS_BACKEND"]]()
     if framework == "unikeras":
         import unikeras as lib
         lib.utils.set_random_seed(0)
@@ -193,8 +284,7 @@ def worker_fit(args):
     """
     framework = args.framework
     samples, epochs = args.samples, args.epochs
-    if framework == "native" or os.environ.get(
-            "UNIKERAS_BACKEND" if framework == "unikeras" else "KERAS_BACKEND") == "torch":
+    if os.environ.get("UNIKERAS_BACKEND" if framework == "unikeras" else "KERAS_BACKEND") == "torch":
         set_torch_threads(args)
     x, y = synthetic_data(samples)
     model = build_fit_model(framework)
@@ -209,7 +299,7 @@ def worker_fit(args):
         import keras
         backend = keras.backend.backend()
     else:
-        backend = "torch"
+        backend = os.environ["KERAS_BACKEND"]
     emit({"ready": True, "backend": backend, "steps": steps, "warmup_s": warmup_s})
     for line in sys.stdin:
         command = line.strip()
@@ -348,8 +438,7 @@ def measure_fit(backend, args, profile=False):
     servers = {"uk": FitServer("unikeras", backend, args)}
     if not args.no_keras:
         servers["keras"] = FitServer("keras", backend, args)
-    if backend == "torch":
-        servers["native"] = FitServer("native", backend, args)
+    servers["native"] = FitServer("native", backend, args)
     results = {}
     try:
         times = {k: [] for k in servers}
@@ -458,12 +547,15 @@ def main_driver(args):
         for name, res in (("unikeras", uk_res), ("keras", k_res), ("native loop", n_res)):
             if "error" in res and not res["error"].startswith("skipped"):
                 errors.append(f"{name} on {backend}: {res['error']}")
+    loops = {"torch": "torch.nn + torch.optim.Adam", "jax": "nnx.jit + nnx.cached_partial",
+             "tensorflow": "tf.function + tf ops Adam"}
     for backend, _, k_res, n_res in rows:
         if n_res.get("ms"):
             keras_vs = (f", Keras/native {k_res['ms'] / n_res['ms']:.3f}" if k_res.get("ms")
                         else "")
-            print(f"   native torch loop, same data, interleaved: {n_res['ms']:.3f} ms/step, "
-                  f"{n_res['samples_per_s']:.0f} samples/s   <- the uk/native baseline{keras_vs}")
+            print(f"   native {backend} loop ({loops[backend]}), same data, interleaved: "
+                  f"{n_res['ms']:.3f} ms/step, {n_res['samples_per_s']:.0f} samples/s   <- the "
+                  f"uk/native baseline{keras_vs}")
     if "b_ms" in native:
         print(f"   (item 1 B, measured earlier in another process: {native['b_ms']:.3f} ms/step)")
     print("   warm-up epoch (build + compile), s: " + ", ".join(

@@ -98,12 +98,15 @@ def test_weights_are_constants_not_parameters():
     assert params[0].get_friendly_name() == "features"
     ops = ov_model.get_ordered_ops()
     constants = [op for op in ops if op.get_type_name() == "Constant"]
-    # Every weight array is a Constant holding exactly that array.
+    # Every weight array is a Constant holding exactly that array (Dense kernels as
+    # (out, in), the layout MatMul(transpose_b) reads without a runtime transpose).
     weights = model.get_weights()
     assert len(constants) >= len(weights)
     const_values = [op.get_data() for op in constants]
     for w in weights:
-        assert any(c.shape == w.shape and np.array_equal(c, w) for c in const_values), w.shape
+        candidates = (w, w.T) if w.ndim == 2 else (w,)
+        assert any(c.shape == v.shape and np.array_equal(c, v)
+                   for c in const_values for v in candidates), w.shape
     assert not any(op.get_type_name() in ("ReadValue", "Assign") for op in ops)
 
 

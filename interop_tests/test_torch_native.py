@@ -65,6 +65,39 @@ def test_dense_inside_nn_sequential_trains_with_adam():
     np.testing.assert_allclose(uk_module.layer.get_weights()[0], uk_module.kernel.detach().numpy())
 
 
+def test_unikeras_optimizer_drives_a_to_torch_module_in_a_plain_loop():
+    """A PyTorch loop (backward, then step) where the step is a unikeras optimizer updating
+    the module's own parameters in place; the same net in torch.nn with torch.optim.SGD is
+    the reference (the two momentum formulas are equal for a constant learning rate)."""
+    x, y = _regression_data()
+    with uk.ops.backend_scope("torch"):
+        model = uk.Sequential([uk.Input((5,)), uk.layers.Dense(8, activation="relu"),
+                               uk.layers.Dense(1)])
+    module = to_torch(model)
+    twin = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
+    k1, b1, k2, b2 = model.get_weights()
+    with torch.no_grad():
+        for layer, k, b in ((twin[0], k1, b1), (twin[2], k2, b2)):
+            layer.weight.copy_(torch.from_numpy(k.T))
+            layer.bias.copy_(torch.from_numpy(b))
+    reference_opt = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
+    uk_opt = uk.optimizers.SGD(learning_rate=0.05, momentum=0.9)
+    variables = model.trainable_variables
+    params = list(module.parameters())
+    assert all(v.value is p for v, p in zip(variables, params)), "the Variables are the Parameters"
+    for _ in range(20):
+        for net in (twin, module):
+            net.zero_grad()
+            nn.functional.mse_loss(net(x), y).backward()
+        reference_opt.step()
+        uk_opt.apply_gradients(zip([p.grad for p in params], variables))
+    for (name, p), ref in zip(module.named_parameters(), (twin[0].weight.T, twin[0].bias,
+                                                          twin[2].weight.T, twin[2].bias)):
+        np.testing.assert_allclose(p.detach().numpy(), ref.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6, err_msg=name)
+    assert int(uk_opt.iterations.numpy()) == 20
+
+
 def test_state_dict_keys_and_keras_layout():
     net = _net()
     sd = net.state_dict()

@@ -1,22 +1,43 @@
-"""Callbacks: EarlyStopping logic on a fake model, History, CallbackList dispatch and the
-progress bar's output format."""
+"""Callbacks driven by hand on a fake model (no framework): EarlyStopping, ModelCheckpoint,
+ReduceLROnPlateau, LearningRateScheduler, CSVLogger, TerminateOnNaN, LambdaCallback,
+SwapEMAWeights' swapping, History, CallbackList dispatch and the progress bar's format,
+checked against NumPy-free expectations and Keras 3 (one subprocess for the module)."""
+import json
 import re
 
 import numpy as np
 import pytest
 
+import unikeras.callbacks
 from unikeras.common.callbacks import (
-    Callback, CallbackList, EarlyStopping, History, Progbar, ProgbarLogger, pythonify_logs)
+    Callback, CallbackList, CSVLogger, EarlyStopping, History, LambdaCallback,
+    LearningRateScheduler, ModelCheckpoint, OrbaxCheckpoint, Progbar, ProgbarLogger,
+    ReduceLROnPlateau, SwapEMAWeights, TerminateOnNaN, pythonify_logs)
+
+
+class FakeOptimizer:
+    def __init__(self, learning_rate=1.0):
+        self.learning_rate = learning_rate
+        self.name = "sgd"
 
 
 class FakeModel:
-    """Just what callbacks touch: weights, stop_training, metrics, history."""
+    """Just what callbacks touch: weights, stop_training, metrics, history, an optimizer,
+    and save/save_weights that record the paths they are given."""
 
     def __init__(self):
         self.stop_training = False
         self.weights = [np.zeros(2)]
         self.set_calls = 0
         self.metrics = []
+        self.optimizer = FakeOptimizer()
+        self.saved = []
+        self.name = "fake"
+
+    def save(self, filepath, overwrite=True):
+        self.saved.append(filepath)
+
+    save_weights = save
 
     def get_weights(self):
         return [w.copy() for w in self.weights]
@@ -251,6 +272,252 @@ def test_progbar_evaluate_and_predict(capsys):
     assert "outputs" not in out and out.rstrip().split("\r")[-1].startswith("2/2 ━")
 
 
+# --- monitoring, learning-rate and checkpoint callbacks on the fake model ------------------------
+SCHEDULES = {"halve_after_first": lambda epoch, lr: lr if epoch == 0 else lr * 0.5,
+             "one_argument": lambda epoch: 0.1 / (epoch + 1)}
+
+
+def _drive(callbacks, values, steps=1, model=None):
+    """Epoch i logs `val_loss=values[i], loss=2*values[i]`, batch j logs
+    `loss=values[i]+j`; returns [learning rate after the epoch, logs the last callback saw]
+    per epoch run (the same driver runs in Keras below)."""
+    model = model or FakeModel()
+    seen = []
+    recorder = LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(dict(logs)))
+    cbs = CallbackList(list(callbacks) + [recorder], model=model, epochs=len(values),
+                       steps=steps, verbose=0)
+    cbs.on_train_begin()
+    lrs = []
+    for epoch, value in enumerate(values):
+        cbs.on_epoch_begin(epoch)
+        for batch in range(steps):
+            cbs.on_train_batch_begin(batch)
+            cbs.on_train_batch_end(batch, {"loss": value + batch})
+            if model.stop_training:
+                break
+        cbs.on_epoch_end(epoch, {"val_loss": value, "loss": 2 * value})
+        lrs.append(float(model.optimizer.learning_rate))
+        if model.stop_training:
+            break
+    cbs.on_train_end()
+    return [lrs, seen, model.saved]
+
+
+def _make(name, kwargs):
+    kwargs = dict(kwargs)
+    if "schedule" in kwargs:
+        kwargs["schedule"] = SCHEDULES[kwargs["schedule"]]
+    return getattr(unikeras.callbacks, name)(**kwargs)
+
+
+NAN = float("nan")
+DRIVE_CASES = [
+    ("ReduceLROnPlateau", {"patience": 1, "factor": 0.5}, [1.0, 0.9, 0.95, 0.97, 0.96, 0.5], 1),
+    ("ReduceLROnPlateau", {"patience": 0, "factor": 0.5, "cooldown": 2}, [1.0] * 7, 1),
+    ("ReduceLROnPlateau", {"patience": 1, "factor": 0.1, "min_lr": 0.005, "min_delta": 0.1},
+     [1.0, 0.95, 0.93, 0.9, 0.85, 0.8], 1),
+    ("ReduceLROnPlateau", {"mode": "max", "patience": 1, "factor": 0.5}, [0.1, 0.2, 0.15, 0.1, 0.3], 1),
+    ("LearningRateScheduler", {"schedule": "halve_after_first"}, [1.0, 1.0, 1.0], 1),
+    ("LearningRateScheduler", {"schedule": "one_argument"}, [1.0, 1.0, 1.0], 1),
+    ("ModelCheckpoint", {"filepath": "m-{epoch:02d}-{val_loss:.2f}.keras"}, [1.0, 0.5, 0.25], 1),
+    ("ModelCheckpoint", {"filepath": "best.keras", "save_best_only": True}, [1.0, 0.8, 0.9, 0.7], 1),
+    ("ModelCheckpoint", {"filepath": "best-{epoch}.keras", "save_best_only": True,
+                         "initial_value_threshold": 0.75}, [1.0, 0.8, 0.9, 0.7, 0.72], 1),
+    ("ModelCheckpoint", {"filepath": "w-{epoch}.weights.h5", "save_weights_only": True,
+                         "save_best_only": True, "mode": "max", "monitor": "loss"},
+     [0.5, 0.4, 0.6], 1),
+    ("ModelCheckpoint", {"filepath": "b-{epoch}-{batch}-{loss:.1f}.keras", "save_freq": 2},
+     [1.0, 2.0, 3.0], 3),
+    ("TerminateOnNaN", {}, [1.0, NAN, 2.0], 2),
+    ("TerminateOnNaN", {}, [1.0, float("inf"), 2.0], 2),
+]
+
+
+def test_reduce_lr_on_plateau_steps():
+    lrs, seen, _ = _drive([ReduceLROnPlateau(patience=2, factor=0.5)], [1.0, 0.9, 0.95, 0.97, 0.5])
+    assert lrs == [1.0, 1.0, 1.0, 0.5, 0.5]   # two epochs without improvement, then halved
+    assert [logs["learning_rate"] for logs in seen] == [1.0, 1.0, 1.0, 1.0, 0.5]
+    lrs, _, _ = _drive([ReduceLROnPlateau(patience=0, factor=0.5, min_lr=0.2)], [1.0] * 5)
+    assert lrs == [1.0, 0.5, 0.25, 0.2, 0.2]
+    with pytest.raises(ValueError, match="factor"):
+        ReduceLROnPlateau(factor=1.5)
+
+
+def test_learning_rate_scheduler_sets_and_logs():
+    lrs, seen, _ = _drive([LearningRateScheduler(lambda epoch, lr: 0.1 * (epoch + 1))], [1.0] * 3)
+    assert lrs == pytest.approx([0.1, 0.2, 0.3])
+    assert [logs["learning_rate"] for logs in seen] == pytest.approx([0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="float"):
+        _drive([LearningRateScheduler(lambda epoch, lr: "fast")], [1.0])
+
+
+def test_model_checkpoint_names_best_and_errors():
+    _, _, saved = _drive([ModelCheckpoint("ck/{epoch:02d}-{val_loss:.2f}.safetensors",
+                                          save_weights_only=True)], [1.0, 0.5])
+    assert saved == ["ck/01-1.00.safetensors", "ck/02-0.50.safetensors"]
+    _, _, saved = _drive([ModelCheckpoint("best.keras", save_best_only=True)], [1.0, 0.8, 0.9, 0.7])
+    assert saved == ["best.keras"] * 3   # epochs 1, 2 and 4 improve
+    with pytest.raises(ValueError, match="'.keras' or '.h5'"):
+        ModelCheckpoint("model.safetensors")
+    with pytest.raises(ValueError, match="'.safetensors' or '.weights.h5'"):
+        ModelCheckpoint("model.keras", save_weights_only=True)
+    with pytest.raises(ValueError, match="save_freq"):
+        ModelCheckpoint("m.keras", save_freq="sometimes")
+    with pytest.raises(KeyError, match="val_acc"):
+        _drive([ModelCheckpoint("{val_acc}.keras")], [1.0])
+    model = FakeModel()
+    del model.saved
+    model.save = None   # a model without save(): clear error before training starts
+    with pytest.raises(TypeError, match="no save"):
+        CallbackList([ModelCheckpoint("m.keras")], model=model, epochs=1, steps=1).on_train_begin()
+
+
+def test_terminate_on_nan_and_lambda_hooks(capsys):
+    model = FakeModel()
+    _, seen, _ = _drive([TerminateOnNaN()], [1.0, NAN, 2.0], steps=2, model=model)
+    assert model.stop_training and len(seen) == 2
+    assert "Batch 0: Invalid loss, terminating training" in capsys.readouterr().out
+    with pytest.raises(RuntimeError, match="NaN or Inf loss"):
+        _drive([TerminateOnNaN(raise_error=True)], [1.0, NAN], steps=2)
+    calls = []
+    hooks = {name: (lambda name: lambda *args: calls.append((name,) + args[:-1]))(name)
+             for name in ("on_train_begin", "on_epoch_begin", "on_train_batch_begin",
+                          "on_train_batch_end", "on_epoch_end", "on_train_end")}
+    _drive([LambdaCallback(**hooks, on_test_end="extra attribute")], [1.0], steps=2)
+    assert calls == [("on_train_begin",), ("on_epoch_begin", 0), ("on_train_batch_begin", 0),
+                     ("on_train_batch_end", 0), ("on_train_batch_begin", 1),
+                     ("on_train_batch_end", 1), ("on_epoch_end", 0), ("on_train_end",)]
+
+
+def test_csv_logger_writes_append_and_separator(tmp_path):
+    runs = _csv_runs(CSVLogger, tmp_path)
+    import csv
+    first = list(csv.reader(runs[0].splitlines()))
+    assert first == [["epoch", "acc", "loss", "val_acc", "val_loss"],
+                     ["0", "0.5", "1.5", "NA", "NA"], ["1", "0.75", "1.25", "NA", "NA"]]
+    appended = list(csv.reader(runs[1].splitlines()))
+    assert appended == first + [["0", "0.875", "1.125", "NA", "NA"]]   # no second header
+    third = list(csv.reader(runs[2].splitlines(), delimiter=";"))
+    assert third == [["epoch", "loss", "val_loss", "vec"], ["0", "1.0", "2.0", '"[1, 2]"']]   # Keras quotes lists
+
+
+def _csv_runs(csv_logger, directory):
+    """Three fits' CSV files: two epochs, one appended epoch, one with `;` and a list value."""
+    def run(path, epochs_logs, **kwargs):
+        logger = csv_logger(str(path), **kwargs)
+        logger.set_model(None)
+        logger.on_train_begin()
+        for epoch, logs in enumerate(epochs_logs):
+            logger.on_epoch_end(epoch, logs)
+        logger.on_train_end()
+        with open(path, newline="") as f:
+            return f.read()
+    first = run(directory / "a.csv", [{"loss": 1.5, "acc": 0.5}, {"loss": 1.25, "acc": 0.75}])
+    second = run(directory / "a.csv", [{"loss": 1.125, "acc": 0.875}], append=True)
+    third = run(directory / "b.csv", [{"loss": 1.0, "val_loss": 2.0, "vec": [1, 2]}],
+                separator=";")
+    return [first, second, third]
+
+
+class FakeEMAOptimizer(FakeOptimizer):
+    """Holds one moving average per weight, with the two methods SwapEMAWeights relies on."""
+
+    use_ema = True
+
+    def __init__(self, variables, averages):
+        super().__init__()
+        self.variables, self.averages = variables, averages
+
+    def swap_moving_averages(self, variables):
+        assert variables is self.variables
+        for v, a in zip(variables, self.averages):
+            v[...], a[...] = a.copy(), v.copy()
+
+    def finalize_variable_values(self, variables):
+        for v, a in zip(variables, self.averages):
+            v[...] = a
+
+
+def test_swap_ema_weights_swaps_around_evaluation_and_epochs():
+    weights, averages = [np.zeros(2)], [np.ones(2)]
+    model = FakeModel()
+    model.trainable_variables = weights
+    model.optimizer = FakeEMAOptimizer(weights, averages)
+    seen = []
+    cbs = CallbackList([SwapEMAWeights(swap_on_epoch=True),
+                        LambdaCallback(on_epoch_end=lambda e, logs: seen.append(weights[0][0]),
+                                       on_epoch_begin=lambda e, logs: seen.append(weights[0][0]),
+                                       on_test_begin=lambda logs: seen.append(weights[0][0]))],
+                       model=model, epochs=2, steps=1)
+    cbs.on_train_begin()
+    for epoch in range(2):
+        cbs.on_epoch_begin(epoch)
+        cbs.on_test_begin()      # evaluation sees the averages...
+        cbs.on_test_end()        # ...and training goes on with the raw weights
+        cbs.on_epoch_end(epoch)
+    cbs.on_train_end()
+    assert seen == [0.0, 1.0, 1.0, 0.0, 1.0, 1.0]
+    assert weights[0].tolist() == [1.0, 1.0] and averages[0].tolist() == [1.0, 1.0]
+    model.optimizer.use_ema = False
+    with pytest.raises(ValueError, match="use_ema=True"):
+        CallbackList([SwapEMAWeights()], model=model).on_predict_begin()
+
+
+def test_remote_monitor_posts_json_and_form(monkeypatch):
+    for proxy in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)   # talk to the local server directly
+    import http.server
+    import socket
+    import threading
+    import urllib.parse
+    from unikeras.common.callbacks import RemoteMonitor
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            received.append((self.path, self.headers["Content-Type"], body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        root = f"http://127.0.0.1:{server.server_port}"
+        RemoteMonitor(root=root, send_as_json=True).on_epoch_end(2, {"loss": np.float32(0.5)})
+        RemoteMonitor(root=root, path="/p", field="f").on_epoch_end(0, {"acc": 1.0})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received[0] == ("/publish/epoch/end/", "application/json",
+                           json.dumps({"epoch": 2, "loss": 0.5}))
+    path, content_type, body = received[1]
+    assert (path, content_type) == ("/p", "application/x-www-form-urlencoded")
+    assert {k: json.loads(v[0]) for k, v in urllib.parse.parse_qs(body).items()} == {
+        "f": {"epoch": 0, "acc": 1.0}}
+    with socket.socket() as s:   # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.warns(UserWarning, match="Could not reach RemoteMonitor"):
+        RemoteMonitor(root=f"http://127.0.0.1:{port}").on_epoch_end(0, {})
+
+
+def test_public_names_signatures_and_orbax(keras_ref):
+    import inspect
+    assert sorted(unikeras.callbacks.__all__) == keras_ref["names"]
+    for name in keras_ref["names"]:
+        ours = [[p.name, p.kind.name, repr(p.default) if p.default is not p.empty else None]
+                for p in inspect.signature(getattr(unikeras.callbacks, name).__init__)
+                .parameters.values()]
+        assert ours == keras_ref["signatures"][name], name
+    with pytest.raises(NotImplementedError, match="ModelCheckpoint"):
+        OrbaxCheckpoint("dir")
+
+
 # --- Keras 3 as an oracle ----------------------------------------------------------------------------
 ES_CASES = [
     ({"patience": 2}, [1.0, 0.9, 0.95, 0.92, 0.5, 0.4]),
@@ -292,8 +559,75 @@ def train(callback, values, model):
     cbs.on_train_end()
     return n
 
+class FakeOptimizer:
+    def __init__(self):
+        self.learning_rate = 1.0
+        self.name = "sgd"
+
+class SavingModel(FakeModel):
+    def __init__(self):
+        super().__init__()
+        self.optimizer = FakeOptimizer()
+        self.saved = []
+    def save(self, filepath, overwrite=True):
+        self.saved.append(filepath)
+    save_weights = save
+
+SCHEDULES = {"halve_after_first": lambda epoch, lr: lr if epoch == 0 else lr * 0.5,
+             "one_argument": lambda epoch: 0.1 / (epoch + 1)}
+
+def drive(callback, values, steps):
+    model = SavingModel()
+    seen = []
+    recorder = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(dict(logs)))
+    cbs = keras.callbacks.CallbackList([callback, recorder], model=model, epochs=len(values),
+                                       steps=steps, verbose=0)
+    cbs.on_train_begin()
+    lrs = []
+    for epoch, value in enumerate(values):
+        cbs.on_epoch_begin(epoch)
+        for batch in range(steps):
+            cbs.on_train_batch_begin(batch)
+            cbs.on_train_batch_end(batch, {"loss": value + batch})
+            if model.stop_training:
+                break
+        cbs.on_epoch_end(epoch, {"val_loss": value, "loss": 2 * value})
+        lrs.append(float(model.optimizer.learning_rate))
+        if model.stop_training:
+            break
+    cbs.on_train_end()
+    return [lrs, seen, model.saved]
+
+def csv_runs(directory):
+    def run(path, epochs_logs, **kwargs):
+        logger = keras.callbacks.CSVLogger(path, **kwargs)
+        logger.on_train_begin()
+        for epoch, logs in enumerate(epochs_logs):
+            logger.on_epoch_end(epoch, logs)
+        logger.on_train_end()
+        with open(path, newline="") as f:
+            return f.read()
+    first = run(directory + "/a.csv", [{"loss": 1.5, "acc": 0.5}, {"loss": 1.25, "acc": 0.75}])
+    second = run(directory + "/a.csv", [{"loss": 1.125, "acc": 0.875}], append=True)
+    third = run(directory + "/b.csv", [{"loss": 1.0, "val_loss": 2.0, "vec": [1, 2]}],
+                separator=";")
+    return [first, second, third]
+
 spec = json.load(sys.stdin)
-out = {"es": [], "progbar": {}}
+out = {"es": [], "progbar": {}, "drive": []}
+for name, kwargs, values, steps in spec["drive"]:
+    if "schedule" in kwargs:
+        kwargs["schedule"] = SCHEDULES[kwargs["schedule"]]
+    out["drive"].append(drive(getattr(keras.callbacks, name)(**kwargs), values, steps))
+import tempfile
+with tempfile.TemporaryDirectory() as directory:
+    out["csv"] = csv_runs(directory)
+out["names"] = sorted(n for n in dir(keras.callbacks) if not n.startswith("_"))
+import inspect
+out["signatures"] = {
+    n: [[p.name, p.kind.name, repr(p.default) if p.default is not p.empty else None]
+        for p in inspect.signature(getattr(keras.callbacks, n).__init__).parameters.values()]
+    for n in out["names"]}
 for kwargs, values in spec["es"]:
     es = keras.callbacks.EarlyStopping(**kwargs)
     model = FakeModel()
@@ -331,7 +665,7 @@ def keras_ref():
     if importlib.util.find_spec("keras") is None:
         pytest.skip("keras is not installed")
     env = dict(os.environ, KERAS_BACKEND="numpy", TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-c", ORACLE], input=json.dumps({"es": ES_CASES}),
+    proc = subprocess.run([sys.executable, "-c", ORACLE], input=json.dumps({"es": ES_CASES, "drive": DRIVE_CASES}),
                           env=env, capture_output=True, text=True, timeout=300)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("ORACLE:")]
     assert lines, f"keras oracle failed:\n{proc.stderr[-3000:]}"
@@ -357,3 +691,14 @@ def _final_lines(out):
 def test_progbar_output_matches_keras(verbose, keras_ref, capsys):
     _fit_like(verbose=verbose)
     assert _final_lines(capsys.readouterr().out) == _final_lines(keras_ref["progbar"][str(verbose)])
+
+
+@pytest.mark.parametrize("index", range(len(DRIVE_CASES)))
+def test_callbacks_match_keras(index, keras_ref):
+    name, kwargs, values, steps = DRIVE_CASES[index]
+    ours = json.loads(json.dumps(_drive([_make(name, kwargs)], values, steps)))  # NaN as Keras'
+    assert repr(ours) == repr(keras_ref["drive"][index])
+
+
+def test_csv_logger_matches_keras(keras_ref, tmp_path):
+    assert _csv_runs(CSVLogger, tmp_path) == keras_ref["csv"]

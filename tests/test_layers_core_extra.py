@@ -293,6 +293,18 @@ def test_wrapper_holds_and_builds_the_wrapped_layer():
         layers.Wrapper("dense")
 
 
+def test_keras_wrappers_subclass_wrapper_and_keep_their_config_keys():
+    # As in Keras 3.15: TimeDistributed and SpectralNormalization are Wrappers (config keys
+    # dtype, layer, name, trainable, plus power_iterations), Bidirectional is a plain Layer.
+    base = ["dtype", "layer", "name", "trainable"]
+    for wrapper, extra in [(layers.TimeDistributed(layers.Dense(2)), []),
+                           (layers.SpectralNormalization(layers.Dense(2)), ["power_iterations"])]:
+        assert isinstance(wrapper, layers.Wrapper)
+        assert sorted(wrapper.get_config()) == sorted(base + extra)
+        assert isinstance(type(wrapper).from_config(wrapper.get_config()).layer, layers.Dense)
+    assert not isinstance(layers.Bidirectional(layers.LSTM(2)), layers.Wrapper)
+
+
 def test_models_of_these_layers_round_trip_through_json(rng):
     ids = rng.integers(0, 7, (2, 5)).astype("int32")
     with ops.backend_scope("numpy"):

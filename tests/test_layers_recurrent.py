@@ -264,7 +264,9 @@ def test_torch_matches_native_module_with_mapped_weights(kind):
     ("L.LSTM(3, return_sequences=True, go_backwards=True)", "right", True),
     ("L.GRU(3, return_sequences=True)", "left", True),
     ("L.SimpleRNN(3, activation='relu')", None, True),
-    ("L.LSTM(3)", "holes", False),
+    ("L.LSTM(3)", "holes", True),
+    ("L.GRU(3, return_sequences=True, go_backwards=True)", "holes", True),
+    ("L.SimpleRNN(3, return_sequences=True)", "holes", True),
     ("L.GRU(3, reset_after=False)", None, False),
     ("L.LSTM(3, recurrent_activation='hard_sigmoid')", None, False),
 ])
@@ -335,17 +337,20 @@ def test_jax_runs_one_scan_whatever_the_length():
 
 
 # --- gradients agree across backends ------------------------------------------------------------
-_GRAD_CASES = [("L.LSTM(3, return_sequences=True)", "right"),
-               ("L.GRU(3, reset_after=False)", "holes"),
-               ("L.RNN([L.SimpleRNNCell(2), L.GRUCell(3)])", None)]
+# (layer, mask, inputs): the ConvLSTM's input convolution runs outside its scan.
+_GRAD_CASES = [("L.LSTM(3, return_sequences=True)", "right", X),
+               ("L.GRU(3, reset_after=False)", "holes", X),
+               ("L.RNN([L.SimpleRNNCell(2), L.GRUCell(3)])", None, X),
+               ("L.ConvLSTM1D(2, 2, padding='same', return_sequences=True)", "right",
+                X[..., None])]
 
 
-def _grads(backend, expr, weights, mask):
+def _grads(backend, expr, weights, mask, inputs):
     with ops.backend_scope(backend):
         layer = eval(expr)
-        _call(layer, X, mask, None, backend)
+        _call(layer, inputs, mask, None, backend)
         kwargs = {} if mask is None else {"mask": to_backend(MASKS[mask], backend)}
-        x = to_backend(X, backend)
+        x = to_backend(inputs, backend)
 
         def loss(params):
             out = layer.stateless_call(params, [], x, **kwargs)[0]
@@ -366,15 +371,15 @@ def _grads(backend, expr, weights, mask):
         return [g.numpy() for g in tape.gradient(value, params)]
 
 
-@pytest.mark.parametrize("expr,mask", _GRAD_CASES)
-def test_gradients_agree_across_backends(expr, mask):
+@pytest.mark.parametrize("expr,mask,inputs", _GRAD_CASES)
+def test_gradients_agree_across_backends(expr, mask, inputs):
     if len(FRAMEWORKS) < 2:
         pytest.skip("needs two frameworks")
     with ops.backend_scope("numpy"):
         layer = eval(expr)
-        layer(X)
+        layer(inputs)
         weights = _random_weights(layer, 3)
-    grads = {b: _grads(b, expr, weights, mask) for b in FRAMEWORKS}
+    grads = {b: _grads(b, expr, weights, mask, inputs) for b in FRAMEWORKS}
     first = grads[FRAMEWORKS[0]]
     assert all(np.abs(g).max() > 0 for g in first)
     for b in FRAMEWORKS[1:]:
@@ -416,6 +421,27 @@ def test_openvino_conv_lstm_compiles_with_dynamic_batch_and_time():
         compiled = uov.compile(model)
         for x in (X_IMG, X_IMG[:1, :2]):
             np.testing.assert_allclose(compiled(x), model(x), rtol=1e-5, atol=2e-6)
+
+
+def test_openvino_time_distributed_keeps_batch_and_time_dynamic_without_a_loop():
+    pytest.importorskip("openvino")
+    from unikeras.adapters import openvino as uov
+    rng = np.random.default_rng(3)
+    for make, features in [(lambda: L.TimeDistributed(L.Dense(3)), (F,)),
+                           (lambda: L.TimeDistributed(L.Conv2D(2, 3, padding="same")),
+                            (5, 5, 2))]:
+        with ops.backend_scope("numpy"):
+            inputs = uk.Input((None,) + features)
+            model = uk.Model(inputs, make()(inputs))
+            weights = _random_weights(model, 8)
+            model.set_weights(weights)
+            compiled = uov.compile(model)
+            types = [o.get_type_name() for o in compiled.ov_model.get_ordered_ops()]
+            assert "Loop" not in types, types
+            for lead in ((B, T), (1, 7)):
+                x = rng.standard_normal(lead + features).astype("float32")
+                want = x @ weights[0] + weights[1] if len(features) == 1 else model(x)
+                np.testing.assert_allclose(compiled(x), want, rtol=1e-5, atol=2e-6)
 
 
 @pytest.mark.parametrize("kind,mask", [("lstm", "holes"), ("gru", "right"), ("simple", "left")])
@@ -507,7 +533,7 @@ def test_stateful_states_are_torch_buffers_updated_in_place():
     module = to_torch(layer, (B, T, F))
     assert list(module.state_dict()) == ["gru_cell.kernel", "gru_cell.recurrent_kernel",
                                          "gru_cell.bias"]
-    buffer = dict(module.named_buffers())["state"]
+    buffer = dict(module.named_buffers())["rnn_state"]
     with torch.no_grad():
         out = module(torch.from_numpy(X))
     np.testing.assert_allclose(buffer.numpy(), out.numpy(), rtol=1e-6)

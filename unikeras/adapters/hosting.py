@@ -3,7 +3,9 @@ native module, and how a call runs the layer on the values the host supplies."""
 from unikeras.common.ops import dispatch, tape
 from unikeras.common.variables import StatelessScope
 
-PARAM, STAT, SEED = "param", "stat", "seed"
+# Kinds: trainable weights, non-trainable weights (moving statistics), seed-generator
+# states, and layer states (`Layer.add_state`: carried between calls, no weights).
+PARAM, STAT, SEED, STATE = "param", "stat", "seed", "state"
 
 
 class HostedVariable:
@@ -36,11 +38,27 @@ def hosted_variables(layer):
             if id(gen.state) not in seen:
                 seen.add(id(gen.state))
                 name = gen.state.name if i == 0 else f"{gen.state.name}_{i}"
+                names.add(name)
                 out.append(HostedVariable(gen.state, prefix + (name,), SEED))
+        for v in obj._own_states:
+            if id(v) not in seen:
+                seen.add(id(v))
+                name = _unused_name(v.name, names)
+                names.add(name)
+                out.append(HostedVariable(v, prefix + (name,), STATE))
         for sub in obj._layers:
             visit(sub, prefix + (sub.name,))
     visit(layer, ())
     return out
+
+
+def _unused_name(name, taken):
+    """`name`, or `name_1`, `name_2`, ... when taken (a layer's states may share a name)."""
+    candidate, i = name, 0
+    while candidate in taken:
+        i += 1
+        candidate = f"{name}_{i}"
+    return candidate
 
 
 def module_paths(hosted):
@@ -56,7 +74,7 @@ def run_hosted(layer, hosted, values, backend, args, kwargs):
     """Call `layer` with `values` (aligned with `hosted`) standing in for its variables.
 
     Returns (outputs, updates) where updates lists (index, new value) for every non-trainable
-    variable the call assigned (moving statistics, seed states)."""
+    variable the call assigned (moving statistics, seed states, layer states)."""
     mapping = {h.variable: v for h, v in zip(hosted, values)}
     with dispatch.backend_scope(backend), StatelessScope(mapping) as scope:
         outputs = layer(*args, **kwargs)

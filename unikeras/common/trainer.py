@@ -1,19 +1,20 @@
 """compile / fit / evaluate / predict, written once for every backend.
 
-Each step is a pure function of the values of a list of state variables (model weights,
-optimizer slots, metric accumulators, seed states): it opens a StatelessScope over those
-values, runs the ordinary stateful code (model call, optimizer.apply, metric
-update_state), and returns the values the scope recorded. The backend's runtime then
-compiles it (`jax.jit`, `tf.function`) or runs it eagerly (torch) and writes the new
-values back into the variables' native storage.
+The loops feed batches from a data adapter (arrays, tf.data, torch DataLoader, generators,
+PyDataset) to `train_step` / `test_step` / `predict_step`, which a user may override as in
+Keras; `step_functions` runs them eagerly (torch, in place) or compiled as pure functions of
+the state (jax, tensorflow). Losses and metrics given per output are matched to the outputs
+by `compile_utils`.
 """
+import warnings
+
 import numpy as np
 
-from unikeras.common import data as data_utils
-from unikeras.common import tree
+from unikeras.common import compile_utils, step_functions, tree
+from unikeras.common.data_adapters.helpers import (to_backend, to_numpy_structure,
+                                                   unpack_x_y_sample_weight)
 from unikeras.common.ops import dispatch
 from unikeras.common.ops import numpy as onp
-from unikeras.common.seed_generator import draw_seed
 from unikeras.common.variables import StatelessScope, runtime
 
 
@@ -22,21 +23,31 @@ class Trainer:
 
     def __init__(self):
         self._set_untracked(optimizer=None, compiled=False, stop_training=False, history=None,
-                            _compiled_steps={}, _loss_tracker=None, _compile_metrics=[])
+                            _step_fns={}, _loss_tracker=None, _compile_loss=None,
+                            _compile_metrics=None, _initial_epoch=None, steps_per_execution=1,
+                            run_eagerly=False, jit_compile="auto", loss=None,
+                            _predict_backend=None)
 
     # --- compile ------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
-        """Choose the optimizer, loss and metrics used by fit/evaluate."""
-        from unikeras.common import losses, optimizers
-        loss_fn = losses.get(loss)
-        if loss_fn is not None and not isinstance(loss_fn, losses.Loss):
-            loss_fn = losses.LossFunctionWrapper(loss_fn, name=getattr(loss_fn, "__name__", None))
+        """Choose the optimizer, the loss(es) and the metrics used by fit/evaluate."""
+        from unikeras.common import optimizers
+        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ValueError(f"compile: steps_per_execution must be an integer >= 1, got "
+                             f"{steps_per_execution!r}.")
+        compile_loss = None if loss is None else compile_utils.CompileLoss(loss, loss_weights)
+        if compile_loss is not None and not isinstance(loss, (dict, list, tuple)):
+            from unikeras.common import losses
+            losses.get(loss)   # an unknown name fails here
+        compile_metrics = (compile_utils.CompileMetrics(metrics, weighted_metrics)
+                           if metrics or weighted_metrics else None)
         self._set_untracked(
-            optimizer=optimizers.get(optimizer), loss=loss, _loss_fn=loss_fn,
-            _metric_specs=list(metrics or []), _loss_tracker=None, _compile_metrics=[],
-            run_eagerly=run_eagerly, jit_compile=jit_compile, compiled=True, _compiled_steps={})
+            optimizer=optimizers.get(optimizer), loss=loss, _compile_loss=compile_loss,
+            _compile_metrics=compile_metrics, _loss_tracker=None, _part_trackers=[],
+            run_eagerly=bool(run_eagerly), jit_compile=jit_compile, compiled=True,
+            steps_per_execution=steps_per_execution, _step_fns={}, _ready_kinds=set())
 
     def _require_compiled(self, what):
         if not self.compiled:
@@ -45,7 +56,12 @@ class Trainer:
 
     @property
     def metrics(self):
-        return ([self._loss_tracker] if self._loss_tracker else []) + list(self._compile_metrics)
+        """The loss tracker, per-output loss trackers, then the compiled metrics."""
+        out = [self._loss_tracker] if self._loss_tracker is not None else []
+        out += getattr(self, "_part_trackers", [])
+        if self._compile_metrics is not None and self._compile_metrics.built:
+            out += self._compile_metrics.metrics
+        return out
 
     @property
     def metrics_names(self):
@@ -55,192 +71,229 @@ class Trainer:
     def metrics_variables(self):
         return [v for m in self.metrics for v in m.variables]
 
+    @property
+    def output_names(self):
+        return compile_utils.output_names(self)
+
     def _backend_name(self):
         variables = self.variables
         return variables[0].backend if variables else dispatch.current_backend()
 
-    def _ensure_built(self, x):
-        if self.built and self.weights:
+    # --- building on the first batch -----------------------------------------------------------
+    def _build_for(self, batch, kind):
+        """Build the model, the compiled loss/metrics and the optimizer from a NumPy batch."""
+        x, y, _ = unpack_x_y_sample_weight(batch)
+        if not (self.built and self.weights):
+            backend = dispatch.current_backend()
+            with dispatch.backend_scope(backend):
+                self(to_backend(tree.map_structure(lambda a: a[:1], x), backend))
+        if kind == "predict":
             return
-        backend = dispatch.current_backend()
-        with dispatch.backend_scope(backend):
-            self(data_utils.to_backend(data_utils.take(x, slice(0, 1)), backend))
-
-    def _build_metrics(self, y, y_pred_spec_fn):
-        if self._loss_tracker is not None:
-            return
-        from unikeras.common import metrics as metrics_module
         with dispatch.backend_scope(self._backend_name()):
-            tracker = metrics_module.Mean(name="loss")
-            resolved = [self._resolve_metric(m, y, y_pred_spec_fn, metrics_module)
-                        for m in self._metric_specs]
-        self._set_untracked(_loss_tracker=tracker, _compile_metrics=resolved)
+            if self._loss_tracker is None:
+                self._build_losses_and_metrics(x, y)
+            if kind == "train" and not getattr(self.optimizer, "built", False):
+                self.optimizer.build(self.trainable_variables)
 
-    def _resolve_metric(self, spec, y, y_pred_spec_fn, metrics_module):
-        if spec in ("accuracy", "acc"):
-            y_pred_shape = y_pred_spec_fn()
-            y_true = tree.flatten(y)[0]
-            if y_pred_shape[-1] == 1:
-                cls = metrics_module.BinaryAccuracy
-            elif y_true.ndim == len(y_pred_shape) and y_true.shape[-1] == y_pred_shape[-1]:
-                cls = metrics_module.CategoricalAccuracy
-            else:
-                cls = metrics_module.SparseCategoricalAccuracy
-            return cls(name=spec)
-        return metrics_module.get(spec)
+    def _build_losses_and_metrics(self, x, y):
+        from unikeras.common import metrics as metrics_module
+        from unikeras.common.symbolic import KerasTensor
+        names = self.output_names
+        sample = tree.map_structure(lambda a: KerasTensor((None,) + tuple(a.shape[1:]), a.dtype), x)
+        y_pred = self.compute_output_spec(sample)
+        if len(tree.flatten(y_pred)) != len(names):
+            names = [f"output_{i}" for i in range(len(tree.flatten(y_pred)))]
+        if self._compile_loss is not None and y is not None:
+            self._compile_loss.build(names, y, y_pred)
+        if self._compile_metrics is not None and y is not None:
+            self._compile_metrics.build(names, y, y_pred)
+        parts = []
+        if self._compile_loss is not None and self._compile_loss.built and len(names) > 1:
+            parts = [metrics_module.Mean(name=f"{n}_loss")
+                     for n, fn in zip(names, self._compile_loss.losses) if fn is not None]
+        self._set_untracked(_loss_tracker=metrics_module.Mean(name="loss"), _part_trackers=parts)
 
-    def _output_shape_fn(self, x):
-        def compute():
-            from unikeras.common.symbolic import KerasTensor
-            sample = tree.map_structure(lambda a: KerasTensor((None,) + a.shape[1:], a.dtype), x)
-            return tree.flatten(self.compute_output_spec(sample))[0].shape
-        return compute
-
-    # --- the pure steps -----------------------------------------------------------------------
+    # --- the steps a user may override ---------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Compiled loss plus `self.losses` (add_loss, activity and weight penalties)."""
-        loss = self._loss_fn(y, y_pred, sample_weight)
-        extra = self.losses
+        """The compiled loss plus `self.losses` (add_loss, activity and weight penalties)."""
+        loss = None
+        if self._compile_loss is not None and y is not None:
+            loss = self._compile_loss(y, y_pred, sample_weight)
+        for value in self.losses:
+            loss = value if loss is None else onp.add(loss, value)
         self._clear_losses()  # read once; traced values must not outlive the step
-        for value in extra:
-            loss = onp.add(loss, value)
+        if loss is None:
+            raise ValueError(f"Model '{self.name}': no loss to optimize; pass `loss=` to "
+                             "compile() or add losses with add_loss().")
         return loss
 
-    def _train_state(self):
-        return (self.trainable_variables + self.non_trainable_variables + self.optimizer.variables
-                + self.metrics_variables)
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Update the compiled metrics; returns `get_metrics_result()`."""
+        if self._compile_metrics is not None and y is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
 
-    def _make_train_step(self, rt):
-        trainable = self.trainable_variables
-        non_trainable = self.non_trainable_variables
-        state = self._train_state()
-
-        def loss_fn(trainable_values, x, y, sw):
-            with StatelessScope(dict(zip(trainable, trainable_values))) as inner:
-                y_pred = self(x, training=True)
-                loss = self.compute_loss(x, y, y_pred, sw)
-            new_non_trainable = [inner.values.get(v) for v in non_trainable]
-            return loss, (y_pred, new_non_trainable)
-
-        grad_fn = rt.value_and_grad(loss_fn)
-
-        def step(values, x, y, sw):
-            with StatelessScope(dict(zip(state, values))) as scope:
-                (loss, (y_pred, new_nt)), grads = grad_fn([scope.values[v] for v in trainable], x, y, sw)
-                with rt.no_grad():
-                    for v, new in zip(non_trainable, new_nt):
-                        if new is not None:
-                            v.assign(new)
-                    self.optimizer.apply(grads, trainable)
-                    self._update_metrics(loss, y, y_pred, sw)
-            return [scope.values[v] for v in state], None
-
-        return rt.compile_step(step, state)
-
-    def _update_metrics(self, loss, y, y_pred, sw):
-        self._loss_tracker.update_state(loss)
-        for m in self._compile_metrics:
-            m.update_state(y, y_pred, sample_weight=sw)
-
-    def _make_test_step(self, rt):
-        state = self.variables + self.metrics_variables
-
-        def step(values, x, y, sw):
-            with StatelessScope(dict(zip(state, values))) as scope:
-                with rt.no_grad():
-                    y_pred = self(x, training=False)
-                    loss = self.compute_loss(x, y, y_pred, sw, training=False)
-                    self._update_metrics(loss, y, y_pred, sw)
-            return [scope.values[v] for v in state], None
-
-        return rt.compile_step(step, state)
-
-    def _make_predict_step(self, rt):
-        state = self.variables
-
-        def step(values, x):
-            with StatelessScope(dict(zip(state, values))):
-                with rt.no_grad():
-                    y_pred = self(x, training=False)
-            return values, y_pred
-
-        return rt.compile_step(step, state)
-
-    def _step(self, kind):
-        steps = self._compiled_steps
-        if kind not in steps:
-            rt = runtime(self._backend_name())
-            steps[kind] = getattr(self, f"_make_{kind}_step")(rt)
-        return steps[kind]
-
-    def _logs(self):
-        """Metric results as backend scalars; callbacks convert them to floats only when a
-        callback reads them, so steps need not wait for the device."""
+    def get_metrics_result(self):
+        """Each metric's current result (backend scalars), by name."""
         return {m.name: m.result() for m in self.metrics}
 
-    def _reset_metrics(self):
-        for m in self.metrics:
-            m.reset_state()
+    def _track_loss(self, loss, parts, x):
+        batch = _batch_size(tree.flatten(x)[0])
+        self._loss_tracker.update_state(loss, sample_weight=batch)
+        for tracker, value in zip(self._part_trackers, parts or []):
+            tracker.update_state(value, sample_weight=batch)
+
+    def _loss_and_gradients(self, x, y, sample_weight):
+        """(loss, y_pred, grads) of the trainable variables; non-trainable updates made by
+        the forward pass (moving statistics, seeds) are assigned."""
+        rt = runtime(self._backend_name())
+        trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
+        scale = getattr(self.optimizer, "scale_loss", None)
+
+        def loss_fn(values, x, y, sample_weight):
+            with StatelessScope(dict(zip(trainable, values))) as inner:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+            parts = self._compile_loss.pop_parts() if self._compile_loss is not None else None
+            new_nt = [inner.values.get(v) for v in non_trainable]
+            scaled = scale(loss) if scale is not None else loss
+            return scaled, (loss, y_pred, new_nt, parts)
+
+        values = [v.value for v in trainable]
+        (_, (loss, y_pred, new_nt, parts)), grads = rt.value_and_grad(loss_fn)(
+            values, x, y, sample_weight)
+        with rt.no_grad():
+            for v, new in zip(non_trainable, new_nt):
+                if new is not None:
+                    v.assign(new)
+        return loss, y_pred, grads, parts
+
+    def train_step(self, data):
+        """One optimization step on a batch `(x, y, sample_weight)`; returns the logs."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        loss, y_pred, grads, parts = self._loss_and_gradients(x, y, sample_weight)
+        rt = runtime(self._backend_name())
+        with rt.no_grad():
+            self.optimizer.apply(grads, self.trainable_variables)
+            self._track_loss(loss, parts, x)
+            return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data):
+        """Loss and metrics on a batch, no update; returns the logs."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        with runtime(self._backend_name()).no_grad():
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+            parts = self._compile_loss.pop_parts() if self._compile_loss is not None else None
+            self._track_loss(loss, parts, x)
+            return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data):
+        """The model's outputs for a batch."""
+        x, _, _ = unpack_x_y_sample_weight(data)
+        with runtime(self._backend_name()).no_grad():
+            return self(x, training=False)
+
+    # --- running steps -------------------------------------------------------------------------
+    def _step_fn(self, kind):
+        fns = self._step_fns
+        if kind not in fns:
+            fns[kind] = step_functions.make_step_function(
+                self, kind, self._backend_name(), self.run_eagerly, self.steps_per_execution,
+                self.jit_compile)
+        return fns[kind]
+
+    def _executions(self, adapter, kind):
+        """Groups of up to steps_per_execution NumPy batches; builds on the first batch."""
+        group, k = [], self.steps_per_execution if kind != "predict" else 1
+        for batch in adapter.get_numpy_iterator():
+            if not self._built_for(kind):
+                self._build_for(batch, kind)
+            group.append(batch)
+            if len(group) == k:
+                yield group
+                group = []
+        if group:
+            yield group
+
+    def _built_for(self, kind):
+        """Whether the model (and for train/test the loss, metrics, optimizer) is built;
+        remembered, so the per-batch check costs a set lookup."""
+        ready = self.__dict__.setdefault("_ready_kinds", set())
+        if kind in ready:
+            return True
+        built = self.built and bool(self.weights)
+        if built and kind != "predict":
+            built = self._loss_tracker is not None and (
+                kind != "train" or getattr(self.optimizer, "built", False))
+        if built:
+            ready.add(kind)
+        return built
+
+    def _run(self, kind, group, backend):
+        batches = [to_backend(b, backend) for b in group]
+        return self._step_fn(kind)(batches)
 
     def reset_metrics(self):
-        self._reset_metrics()
-
-    def _prepare(self, x, y, sample_weight):
-        x, y, sample_weight = data_utils.to_numpy_structure((x, y, sample_weight))
-        self._ensure_built(x)
-        self._build_metrics(y, self._output_shape_fn(x))
-        return x, y, sample_weight
+        for m in self.metrics:
+            m.reset_state()
 
     # --- public loops -------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
-        """Train for `epochs` over NumPy (or backend tensor) data; returns a History."""
+        """Train for `epochs` over arrays, tensors, datasets or generators; returns History."""
+        from unikeras.common import data_adapters
         from unikeras.common.callbacks import CallbackList, pythonify_logs
         self._require_compiled("fit")
-        if y is None and isinstance(x, tuple) and len(x) in (2, 3):
-            x, y, *rest = x
-            sample_weight = rest[0] if rest else sample_weight
-        x, y, sample_weight = self._prepare(x, y, sample_weight)
-        train = (x, y, sample_weight)
-        if validation_data is None and validation_split:
-            train, validation_data = data_utils.split_validation(train, validation_split)
-        elif validation_data is not None:
-            validation_data = data_utils.to_numpy_structure(tuple(validation_data) + (None,) * (3 - len(validation_data)))
-        batch_size = batch_size or 32
-        with dispatch.backend_scope(self._backend_name()):
-            if not getattr(self.optimizer, "built", False):
-                self.optimizer.build(self.trainable_variables)
-        backend = self._backend_name()
-        train_step = self._step("train")
-        steps = data_utils.steps_for(train, batch_size)
+        if validation_split and validation_data is None:
+            (x, y, sample_weight), validation_data = data_adapters.train_validation_split(
+                (x, y, sample_weight), validation_split)
+        train = data_adapters.get_data_adapter(
+            x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
+            shuffle=shuffle, class_weight=class_weight)
+        val = None
+        if validation_data is not None:
+            vx, vy, vsw = data_adapters.unpack_x_y_sample_weight(validation_data)
+            val = data_adapters.get_data_adapter(
+                vx, vy, vsw, batch_size=validation_batch_size or batch_size,
+                steps_per_epoch=validation_steps, shuffle=False)
         verbose = 1 if verbose == "auto" else verbose
         callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-                                 verbose=verbose, epochs=epochs, steps=steps)
-        rng = np.random.default_rng(draw_seed())
+                                 verbose=verbose, epochs=epochs, steps=train.num_batches)
         self.stop_training = False
+        self._set_untracked(_initial_epoch=None)
+        if not self._built_for("train"):   # callbacks may restore weights and optimizer state
+            self._build_for(train.peek(), "train")
         callbacks.on_train_begin()
+        start = self._initial_epoch if self._initial_epoch is not None else initial_epoch
+        batch_logs = callbacks.wants("on_train_batch_end")
         logs = {}
-        for epoch in range(initial_epoch, epochs):
-            self._reset_metrics()
+        for epoch in range(start, epochs):
+            self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            with dispatch.backend_scope(backend):
-                batch_logs = callbacks.wants("on_train_batch_end")
-                for i, batch in enumerate(data_utils.batches(train, batch_size, shuffle, rng)):
-                    callbacks.on_train_batch_begin(i)
-                    train_step(*data_utils.to_backend(batch, backend))
-                    callbacks.on_train_batch_end(i, self._logs() if batch_logs else None)
-                    if self.stop_training:
-                        break
-                logs = pythonify_logs(self._logs())
-            if validation_data is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self.evaluate(*validation_data[:2], sample_weight=validation_data[2],
-                                         batch_size=validation_batch_size or batch_size,
-                                         verbose=0, return_dict=True)
+            train.on_epoch_begin()
+            step, backend = 0, None
+            for group in self._executions(train, "train"):
+                backend = backend or self._backend_name()
+                callbacks.on_train_batch_begin(step)
+                with dispatch.backend_scope(backend):
+                    step_logs = self._run("train", group, backend)
+                step += len(group)
+                callbacks.on_train_batch_end(step - 1, step_logs if batch_logs else None)
+                if self.stop_training:
+                    break
+            train.on_epoch_end()
+            if step == 0:   # the source ran dry (the adapter has warned): nothing to report
+                break
+            logs = pythonify_logs(self.get_metrics_result())
+            _warn_if_nan(logs, epoch)
+            if val is not None and _should_validate(epoch, validation_freq):
+                val_logs = self._evaluate_adapter(val, callbacks)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             callbacks.on_epoch_end(epoch, logs)
-            if self.stop_training:
+            if self.stop_training or train.exhausted:
                 break
         callbacks.on_train_end(logs)
         return self.history
@@ -248,55 +301,135 @@ class Trainer:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics over the data; a scalar, a list, or a dict (return_dict)."""
-        from unikeras.common.callbacks import CallbackList, pythonify_logs
+        from unikeras.common import data_adapters
+        from unikeras.common.callbacks import CallbackList
         self._require_compiled("evaluate")
-        x, y, sample_weight = self._prepare(x, y, sample_weight)
-        data = (x, y, sample_weight)
-        batch_size = batch_size or 32
-        backend = self._backend_name()
-        test_step = self._step("test")
+        if kwargs:
+            raise ValueError(f"evaluate: arguments not recognized: {sorted(kwargs)}.")
+        adapter = data_adapters.get_data_adapter(x, y, sample_weight, batch_size=batch_size,
+                                                 steps_per_epoch=steps, shuffle=False)
         verbose = 1 if verbose == "auto" else verbose
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                                 epochs=1, steps=data_utils.steps_for(data, batch_size))
-        self._reset_metrics()
+                                 epochs=1, steps=adapter.num_batches)
+        logs = self._evaluate_adapter(adapter, callbacks)
+        return logs if return_dict else _as_list(logs, self.metrics_names)
+
+    def _evaluate_adapter(self, adapter, callbacks):
+        from unikeras.common.callbacks import pythonify_logs
+        self.reset_metrics()
         callbacks.on_test_begin()
-        with dispatch.backend_scope(backend):
-            batch_logs = callbacks.wants("on_test_batch_end")
-            for i, batch in enumerate(data_utils.batches(data, batch_size)):
-                callbacks.on_test_batch_begin(i)
-                test_step(*data_utils.to_backend(batch, backend))
-                callbacks.on_test_batch_end(i, self._logs() if batch_logs else None)
-            logs = pythonify_logs(self._logs())
+        batch_logs = callbacks.wants("on_test_batch_end")
+        step, backend = 0, None
+        for group in self._executions(adapter, "test"):
+            backend = backend or self._backend_name()
+            callbacks.on_test_batch_begin(step)
+            with dispatch.backend_scope(backend):
+                step_logs = self._run("test", group, backend)
+            step += len(group)
+            callbacks.on_test_batch_end(step - 1, step_logs if batch_logs else None)
+        logs = pythonify_logs(self.get_metrics_result())
         callbacks.on_test_end(logs)
-        if return_dict:
-            return logs
-        values = [logs[n] for n in self.metrics_names]
-        return values[0] if len(values) == 1 else values
+        return logs
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Model outputs for `x` as NumPy arrays, computed batch by batch."""
+        """Model outputs for `x` as NumPy arrays (the model's output structure)."""
+        from unikeras.common import data_adapters
         from unikeras.common.callbacks import CallbackList
-        x = data_utils.to_numpy_structure(x)
-        self._ensure_built(x)
-        batch_size = batch_size or 32
-        backend = self._backend_name()
-        predict_step = self._step("predict")
+        adapter = data_adapters.get_data_adapter(x, batch_size=batch_size, steps_per_epoch=steps,
+                                                 shuffle=False)
         verbose = 1 if verbose == "auto" else verbose
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                                 epochs=1, steps=data_utils.steps_for(x, batch_size))
-        table = dispatch.get_table(backend)
-        outputs = []
+                                 epochs=1, steps=adapter.num_batches)
+        outputs, backend = [], None
         callbacks.on_predict_begin()
-        with dispatch.backend_scope(backend):
-            for i, batch in enumerate(data_utils.batches(x, batch_size)):
-                callbacks.on_predict_batch_begin(i)
-                out = predict_step(data_utils.to_backend(batch, backend))
-                outputs.append(tree.map_structure(table.convert_to_numpy, out))
-                callbacks.on_predict_batch_end(i, {"outputs": out})
+        for i, group in enumerate(self._executions(adapter, "predict")):
+            backend = backend or self._backend_name()
+            callbacks.on_predict_batch_begin(i)
+            with dispatch.backend_scope(backend):
+                out = self._run("predict", group, backend)
+            outputs.append(tree.map_structure(_to_numpy, out))
+            callbacks.on_predict_batch_end(i, {"outputs": out})
         callbacks.on_predict_end()
+        if not outputs:
+            raise ValueError(f"Model '{self.name}': predict got no data.")
         flat = [tree.flatten(o) for o in outputs]
         return tree.pack_sequence_as(outputs[0], [np.concatenate(parts) for parts in zip(*flat)])
 
+    # --- single batches ------------------------------------------------------------------------
+    def _one_batch(self, kind, x, y=None, sample_weight=None, class_weight=None):
+        from unikeras.common import data_adapters
+        size = tree.flatten(x)[0].shape[0]
+        adapter = data_adapters.get_data_adapter(x, y, sample_weight, batch_size=size,
+                                                 shuffle=False, class_weight=class_weight)
+        batch = next(iter(adapter.get_numpy_iterator()))
+        if not self._built_for(kind):
+            self._build_for(batch, kind)
+        backend = self._backend_name()
+        with dispatch.backend_scope(backend):
+            return self._step_fn(kind)([to_backend(batch, backend)])
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimization step on exactly this batch; the metrics keep accumulating."""
+        from unikeras.common.callbacks import pythonify_logs
+        self._require_compiled("train_on_batch")
+        logs = pythonify_logs(self._one_batch("train", x, y, sample_weight, class_weight))
+        return logs if return_dict else _as_list(logs, self.metrics_names)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        from unikeras.common.callbacks import pythonify_logs
+        self._require_compiled("test_on_batch")
+        logs = pythonify_logs(self._one_batch("test", x, y, sample_weight))
+        return logs if return_dict else _as_list(logs, self.metrics_names)
+
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=len(tree.flatten(x)[0]), verbose=0)
+        """The outputs for one batch, as NumPy arrays. Lean: no data adapter, no callbacks,
+        so that small-batch serving costs little more than the forward pass."""
+        if not self._built_for("predict"):
+            self._build_for((to_numpy_structure(x),), "predict")
+        backend = self._predict_backend
+        if backend is None:
+            backend = self._backend_name()
+            self._set_untracked(_predict_backend=backend)
+        batch = to_backend(to_numpy_structure(x), backend)
+        with dispatch.backend_scope(backend):
+            out = self._step_fn("predict")([(batch,)])
+        return tree.map_structure(_to_numpy, out)
+
+
+def _batch_size(leaf):
+    """The batch size of a tensor: a Python int when static, else a scalar tensor (a tf
+    step is traced with the batch dimension unknown)."""
+    size = leaf.shape[0]
+    if size is not None:
+        return size
+    return onp.size(leaf[(slice(None),) + (0,) * (len(leaf.shape) - 1)])
+
+
+def _to_numpy(t):
+    from unikeras.common.ops import core
+    return None if t is None else core.convert_to_numpy(t)
+
+
+def _as_list(logs, names):
+    values = [logs[n] for n in names if n in logs] + [v for k, v in logs.items() if k not in names]
+    return values[0] if len(values) == 1 else values
+
+
+def _warn_if_nan(logs, epoch):
+    loss = logs.get("loss")
+    if isinstance(loss, float) and not np.isfinite(loss):
+        warnings.warn(f"fit: the training loss is {loss} in epoch {epoch + 1}; the weights are "
+                      "no longer meaningful (lower the learning rate, check the data for "
+                      "NaN/inf, or pass callbacks.TerminateOnNaN() to stop at the first bad "
+                      "batch).", RuntimeWarning, stacklevel=3)
+
+
+def _should_validate(epoch, freq):
+    if isinstance(freq, int):
+        if freq < 1:
+            raise ValueError(f"fit: validation_freq must be >= 1, got {freq}.")
+        return (epoch + 1) % freq == 0
+    if isinstance(freq, (list, tuple, set)):
+        return epoch + 1 in freq
+    raise ValueError(f"fit: validation_freq must be an int or a list of epochs, got {freq!r}.")
 

@@ -15,9 +15,16 @@ from unikeras.common.ops import dispatch
 _scopes = []
 
 
+_runtimes = {}
+
+
 def runtime(backend):
     """The non-op services (variables, gradients, compiled steps) of a backend."""
-    return importlib.import_module(dispatch.BACKEND_PACKAGES[backend] + ".runtime")
+    found = _runtimes.get(backend)
+    if found is None:
+        found = _runtimes[backend] = importlib.import_module(
+            dispatch.BACKEND_PACKAGES[backend] + ".runtime")
+    return found
 
 
 class StatelessScope:
@@ -58,6 +65,8 @@ class Variable:
             self.shape = tuple(int(d) for d in shape)
         else:
             value = initializer
+            if dtype is None and isinstance(value, (bool, int, float)):
+                dtype = _python_scalar_dtype(value)
             if dispatch.backend_of_type(type(value)) in (dispatch.WEAK, None):
                 value = np.asarray(value)
             self.dtype = dtypes.standardize_dtype(dtype or value.dtype)
@@ -81,6 +90,14 @@ class Variable:
         value = init(self.shape, self.dtype) if callable(init) else init
         self._value = runtime(self._backend).make_variable(value, self.dtype, self.trainable, self.path)
         self._initializer = None
+
+    def move_to_current_backend(self):
+        """Re-create the storage, with the same value, on the current backend (for state
+        made before its owner knew the backend, e.g. a metric passed to compile)."""
+        if self._value is not None and self._backend != dispatch.current_backend():
+            self._initializer = self.numpy()
+            self._value = None
+            self._allocate()
 
     @property
     def value(self):
@@ -149,6 +166,14 @@ class Variable:
     def __matmul__(self, o): return _ops().matmul(self, o)
     def __neg__(self): return _ops().negative(self)
     def __getitem__(self, key): return _ops().get_item(self, key)
+
+
+def _python_scalar_dtype(value):
+    """Python scalars make Variables of Keras's default dtypes (not NumPy's 64-bit ones)."""
+    from unikeras import config
+    if isinstance(value, bool):
+        return "bool"
+    return "int32" if isinstance(value, int) else config.floatx()
 
 
 def _ops():

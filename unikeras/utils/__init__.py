@@ -1,8 +1,17 @@
-"""`unikeras.utils`: seeding and session helpers."""
+"""`unikeras.utils`: seeding and session helpers, PyDataset and batch packing."""
 
 import numpy as _np
 
 from unikeras.common import naming, seed_generator
+from unikeras.common.data_adapters.helpers import (  # noqa: F401
+    pack_x_y_sample_weight, unpack_x_y_sample_weight)
+from unikeras.common.data_adapters.py_dataset import PyDataset
+from unikeras.common.saving.serialization import (  # noqa: F401
+    CustomObjectScope, custom_object_scope, deserialize_keras_object, get_custom_objects,
+    get_registered_name, get_registered_object, register_keras_serializable,
+    serialize_keras_object)
+
+Sequence = PyDataset  # the older Keras name
 
 
 def set_random_seed(seed):

@@ -20,7 +20,13 @@ BACKENDS = ("numpy", "torch", "jax", "tensorflow", "openvino")
 # Keras namespace -> the unikeras module that must expose its names.
 NAMESPACES = {"ops": "unikeras.ops", "ops.numpy": "unikeras.ops.numpy",
               "ops.nn": "unikeras.ops.nn", "ops.linalg": "unikeras.ops.linalg",
-              "ops.image": "unikeras.ops.image", "random": "unikeras.random"}
+              "ops.image": "unikeras.ops.image", "random": "unikeras.random",
+              "activations": "unikeras.activations", "initializers": "unikeras.initializers",
+              "regularizers": "unikeras.regularizers", "constraints": "unikeras.constraints",
+              "losses": "unikeras.losses", "metrics": "unikeras.metrics",
+              "optimizers": "unikeras.optimizers",
+              "optimizers.schedules": "unikeras.optimizers.schedules",
+              "callbacks": "unikeras.callbacks"}
 
 
 def catalog(path=CATALOG):

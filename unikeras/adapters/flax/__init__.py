@@ -1,4 +1,6 @@
-"""JAX/Flax adapter: jax op table, runtime, and `to_flax` (layers as flax.nnx.Modules)."""
+"""JAX/Flax adapter: jax op table, runtime, `to_flax` (layers as flax.nnx.Modules), and
+weights from plain nnx twins (`load_nnx_state`)."""
+from unikeras.adapters.flax.nnx_state import load_nnx_state  # noqa: F401
 
 
 def to_flax(layer, input_shape=None):

@@ -1,8 +1,9 @@
 """`to_flax`: a unikeras layer or model as a genuine `flax.nnx.Module`.
 
 Trainable weights become `nnx.Param`s, non-trainable weights `nnx.BatchStat`s, seed
-states `SeedState` variables, on a child module per sublayer, so nnx state paths are the
-canonical weight paths (`dense_1`, `kernel`). `__call__` reads them through the module
+states `SeedState` variables, layer states (a stateful RNN's) `LayerState` variables, on
+a child module per sublayer, so nnx state paths are the canonical weight paths
+(`dense_1`, `kernel`). `__call__` reads them through the module
 being called, so `nnx.jit` / `nnx.grad` (which call a copy holding tracers) see them.
 """
 import numpy as np
@@ -18,7 +19,13 @@ class SeedState(nnx.Variable):
     """State of a unikeras SeedGenerator (random ops in Dropout and friends)."""
 
 
-_KINDS = {hosting.PARAM: nnx.Param, hosting.STAT: nnx.BatchStat, hosting.SEED: SeedState}
+class LayerState(nnx.Variable):
+    """State a unikeras layer carries between calls (`Layer.add_state`: a stateful RNN's
+    states); no weight, so neither `nnx.Param` nor `nnx.BatchStat`."""
+
+
+_KINDS = {hosting.PARAM: nnx.Param, hosting.STAT: nnx.BatchStat, hosting.SEED: SeedState,
+          hosting.STATE: LayerState}
 
 
 class _Holder(nnx.Module):

@@ -474,4 +474,14 @@ def extract_sequences(x, sequence_length, sequence_stride):
     return _frames(x, idx_shape=n, length=int(sequence_length), stride=int(sequence_stride))
 
 
+
+def fold_leading(x, n):
+    x = _j(x)
+    return x.reshape((int(np.prod(x.shape[:n])),) + x.shape[n:])
+
+
+def unfold_leading(x, like, n):
+    x = _j(x)
+    return x.reshape(tuple(np.shape(like)[:n]) + x.shape[1:])
+
 __all__ = list(_defs.IMPL_NAMES)

@@ -429,4 +429,14 @@ def extract_sequences(x, sequence_length, sequence_stride):
     return x[..., idx]
 
 
+
+def fold_leading(x, n):
+    x = _a(x)
+    return x.reshape((int(np.prod(x.shape[:n])),) + x.shape[n:])
+
+
+def unfold_leading(x, like, n):
+    x = _a(x)
+    return x.reshape(np.shape(like)[:n] + x.shape[1:])
+
 __all__ = list(_defs.IMPL_NAMES)

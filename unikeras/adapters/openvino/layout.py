@@ -6,7 +6,9 @@ element-wise work in channels_last (bias add, activation), which leaves
 `Transpose(back) -> Add(bias) -> Relu -> Transpose(forth)`; the CPU plugin neither fuses
 nor cancels that pair and reorders the whole tensor twice. This pass moves the element-wise
 chain to the channels-first side (reshaping its per-channel constants) and drops both
-transposes, where every node of the chain feeds only the next one.
+transposes, where every node of the chain feeds only the next one. A chain that ends in a
+Flatten (conv -> bias -> relu -> Flatten) moves the same way, so that its transpose meets
+the Flatten and the Dense weights absorb it (dense_weights.py).
 """
 import numpy as np
 from openvino import opset16 as ovo
@@ -80,30 +82,50 @@ def _chain(start, rank):
             return None
 
 
+def _to_channels_first(back, steps, rank):
+    """Rewire the element-wise `steps` after the back-Transpose `back` to run on its
+    channels-first input; returns the chain's new (channels-first) output."""
+    source = back.input_value(0)
+    for step, const_index in steps:
+        data_index = 0 if const_index in (None, 1) else 1
+        step.input(data_index).replace_source_output(source)
+        if const_index is not None:
+            values = _channel_constant(step.input_value(const_index).get_node(), rank)
+            step.input(const_index).replace_source_output(ovo.constant(values).output(0))
+        step.validate_and_infer_types()
+        source = step.output(0)
+    return source
+
+
+def _flattens(node):
+    """Whether `node` is a Reshape to (batch, features), as Flatten builds it."""
+    return (node.get_type_name() == "Reshape"
+            and node.get_output_partial_shape(0).rank.get_length() == 2)
+
+
 def sink_channel_transposes(model):
-    """Apply the rewrite described in the module docstring to `model` in place."""
+    """Apply the rewrite described in the module docstring to `model` in place; a chain
+    between a back-Transpose and a Flatten moves likewise, the Transpose then feeding the
+    Flatten directly (where dense_weights.py folds it into the next Dense)."""
     changed = False
     for node in list(model.get_ordered_ops()):
-        rank = node.get_output_partial_shape(0).rank
+        flatten = _flattens(node)
+        data = node.input_value(0) if flatten else node.output(0)
+        rank = data.get_partial_shape().rank
         if not rank.is_static or rank.get_length() < 3:
             continue
         rank = rank.get_length()
-        if _permutation(node) != _forth(rank):
+        if not flatten and _permutation(node) != _forth(rank):
             continue
         found = _chain(node.input_value(0), rank)
-        if found is None:
+        if found is None or (flatten and not found[1]):
             continue
-        back, steps = found
-        source = back.input_value(0)  # channels-first data
-        for step, const_index in steps:
-            data_index = 0 if const_index in (None, 1) else 1
-            step.input(data_index).replace_source_output(source)
-            if const_index is not None:
-                values = _channel_constant(step.input_value(const_index).get_node(), rank)
-                step.input(const_index).replace_source_output(ovo.constant(values).output(0))
-            step.validate_and_infer_types()
-            source = step.output(0)
-        node.output(0).replace(source)
+        source = _to_channels_first(*found, rank)
+        if flatten:
+            back = ovo.transpose(source, ovo.constant(np.asarray(_back(rank), np.int64)))
+            node.input(0).replace_source_output(back.output(0))
+        else:
+            node.output(0).replace(source)
         changed = True
     if changed:
         model.validate_nodes_and_infer_types()

@@ -927,12 +927,35 @@ def vander(x, N=None, increasing=False):
     return ovo.concat([ovo.unsqueeze(c, _i64([1])).output(0) for c in cols], 1).output(0)
 
 
+
+def _dims_between(o, start, stop):
+    """Dimensions `start:stop` of `o` as a 1-D int64 Output."""
+    return ovo.slice(_dims(o), _i64([start]), _i64([stop]), _i64([1])).output(0)
+
+
+@_graph_op
+def fold_leading(x, n):
+    o = as_output(x)
+    lead = ovo.reduce_prod(_dims_between(o, 0, n), _i64([0]), True).output(0)
+    rest = _dims_between(o, n, len(_shape(o)))
+    return ovo.reshape(o, ovo.concat([lead, rest], 0), False).output(0)
+
+
+@_graph_op
+def unfold_leading(x, like, n):
+    o = as_output(x)
+    lead = _dims_between(as_output(like), 0, n)
+    rest = _dims_between(o, 1, len(_shape(o)))
+    return ovo.reshape(o, ovo.concat([lead, rest], 0), False).output(0)
+
+
 _MORE = ["unstack", "array_split", "hsplit", "vsplit", "dsplit", "hstack", "vstack", "dstack",
          "append", "fliplr", "flipud", "roll", "rot90", "size", "ndim", "dtype", "array", "diag",
          "diagflat", "diagonal", "trace", "tri", "tril", "triu", "empty", "empty_like",
          "linspace", "logspace", "geomspace", "bartlett", "blackman", "hamming", "hanning",
          "kaiser", "meshgrid", "inner", "outer", "vdot", "kron", "cross", "extract_sequences",
-         "slice_update", "scatter", "scatter_update", "select", "unravel_index", "vander"]
+         "slice_update", "scatter", "scatter_update", "select", "unravel_index", "vander",
+         "fold_leading", "unfold_leading"]
 
 
 __all__ = ["stack", "split", "tile", "repeat", "pad", "flip", "take", "take_along_axis",

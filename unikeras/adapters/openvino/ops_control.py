@@ -2,10 +2,11 @@
 and loops (`Loop`) whose bodies are built by calling the user's functions on the body's
 Parameter Outputs (our ops build the body graph, like a tracer).
 
-A body may use any value of the enclosing graph (closures): after tracing, every node that
-does not depend on the body's own Parameters is left outside, and the edges from it into
-the body become invariant inputs of the If/Loop node (a body Parameter bound to the outer
-value). Python values that decide the structure (a Python bool predicate, a Python switch
+A body may use any value of the enclosing graph (closures): the edges from it into the body
+become invariant inputs of the If/Loop node (a body Parameter bound to the outer value).
+A Loop body keeps only the nodes that depend on its own Parameters (the others run once,
+outside); an If branch keeps every node its function made, so that only the branch taken
+runs. Python values that decide the structure (a Python bool predicate, a Python switch
 index) are evaluated in Python.
 """
 import builtins
@@ -39,11 +40,12 @@ def _param(element_type, partial_shape):
     return ovo.parameter(partial_shape, element_type)
 
 
-def _close(params, outputs, start):
+def _close(params, outputs, start, keep_new=False):
     """Make the graph from `params` to `outputs` (Outputs) a self-contained body.
 
-    Nodes that depend on no body Parameter stay outside (nodes made before `start` cannot);
-    each edge from such a node into the body is cut and fed by a new body Parameter.
+    Nodes that depend on no body Parameter stay outside, unless `keep_new` keeps every
+    node made since `start` inside (nodes made before `start` are always outside); each
+    edge from an outside node into the body is cut and fed by a new body Parameter.
     Returns (result nodes, the new Parameters, the outer Outputs they stand for)."""
     param_ids = {p.get_instance_id() for p in params}
     depends = {}
@@ -64,7 +66,7 @@ def _close(params, outputs, start):
                 depends[k] = k in param_ids
                 stack.pop()
                 continue
-            if k in param_ids:
+            if k in param_ids or keep_new:
                 depends[k] = True
                 stack.pop()
                 continue
@@ -167,7 +169,7 @@ def _if(name, pred, true_fn, false_fn):
         start = _mark()
         out = fn()
         leaves = _graph_leaves(name, out)
-        results, params, outer = _close([], leaves, start)
+        results, params, outer = _close([], leaves, start, keep_new=True)
         branches.append((out, leaves, results, params, outer))
     (t_out, t_leaves, t_res, t_par, t_outer), (f_out, f_leaves, f_res, f_par, f_outer) = branches
     _same_structure(name, "both branches", t_out, f_out)

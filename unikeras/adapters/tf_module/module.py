@@ -1,7 +1,8 @@
 """`to_tf`: a unikeras layer or model as a genuine `tf.Module`.
 
-Weights become `tf.Variable`s (trainable or not; seed states non-trainable) on a child
-`tf.Module` per sublayer, named by their canonical path. `__call__` reads them through the
+Weights become `tf.Variable`s (trainable or not; seed states and layer states, such as a
+stateful RNN's, non-trainable) on a child `tf.Module` per sublayer, named by their
+canonical path. `__call__` reads them through the
 module being called and runs the layer's math with tf ops, so it works under
 `tf.function` (also `jit_compile=True`), `tf.GradientTape` and `tf.saved_model`.
 """

@@ -672,4 +672,17 @@ def extract_sequences(x, sequence_length, sequence_stride):
     return tf.signal.frame(x, sequence_length, sequence_stride, axis=-1)
 
 
+
+def fold_leading(x, n):
+    """Sizes from `tf.shape(x)`, so a tf.function keeps them dynamic."""
+    x = _t(x)
+    dims = tf.shape(x)
+    return tf.reshape(x, tf.concat([tf.reduce_prod(dims[:n], keepdims=True), dims[n:]], 0))
+
+
+def unfold_leading(x, like, n):
+    """Leading sizes from `tf.shape(like)`, so a tf.function keeps them dynamic."""
+    x = _t(x)
+    return tf.reshape(x, tf.concat([tf.shape(_t(like))[:n], tf.shape(x)[1:]], 0))
+
 __all__ = list(_defs.IMPL_NAMES)

@@ -102,9 +102,11 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         arrays = [a.write(i, _t(v)) for a, v in zip(arrays, flatten(y))]
         return step + 1, _tensors(carry), arrays
 
-    # `unroll` is a jax scheduling hint: tf.while_loop schedules its iterations itself.
+    # `unroll` is a jax scheduling hint: tf.while_loop schedules its iterations itself. A
+    # static bound lets XLA (jit_compile) differentiate the loop.
     _, carry, arrays = tf.while_loop(
-        lambda step, c, a: step < n, body, (tf.constant(1, tf.int32), carry, arrays))
+        lambda step, c, a: step < n, body, (tf.constant(1, tf.int32), carry, arrays),
+        maximum_iterations=static_n if isinstance(static_n, int) else None)
     return carry, pack_as(y0, [a.stack() for a in arrays])
 
 

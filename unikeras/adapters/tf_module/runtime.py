@@ -123,7 +123,8 @@ def compile_step(fn, variables, jit_compile=False):
     `new_values` back inside the compiled function; returns `out`.
 
     Each structure of arguments is traced once, with the batch (first) dimension left
-    unknown, so a last partial batch does not trace the step again."""
+    unknown, so a last partial batch does not trace the step again; with `jit_compile` (XLA
+    needs static shapes) each batch shape is traced once."""
     variables = list(variables)
     for v in variables:
         _ensure_allocated(v)
@@ -132,7 +133,8 @@ def compile_step(fn, variables, jit_compile=False):
     def call(*args):
         flat = tf.nest.flatten(args)
         tensors = [i for i, leaf in enumerate(flat) if hasattr(leaf, "shape") and hasattr(leaf, "dtype")]
-        specs = tuple(_batch_free_spec(flat[i]) for i in tensors)
+        spec_of = _static_spec if jit_compile else _batch_free_spec
+        specs = tuple(spec_of(flat[i]) for i in tensors)
         fixed = tuple(repr(leaf) for i, leaf in enumerate(flat) if i not in tensors)
         key = (repr(tf.nest.map_structure(lambda _: 0, args)), specs, fixed)
         step = traced.get(key)
@@ -146,7 +148,11 @@ def compile_step(fn, variables, jit_compile=False):
 
 def _batch_free_spec(value):
     shape = tuple(value.shape)
-    shape = (None,) + shape[1:] if shape else shape
+    return _static_spec(value, (None,) + shape[1:] if shape else shape)
+
+
+def _static_spec(value, shape=None):
+    shape = tuple(value.shape) if shape is None else shape
     return tf.TensorSpec(shape, tf.as_dtype(np.dtype(value.dtype) if isinstance(value, np.ndarray)
                                             else value.dtype))
 

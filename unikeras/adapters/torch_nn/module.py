@@ -1,10 +1,11 @@
 """`to_torch`: a unikeras layer or model as a genuine `torch.nn.Module`.
 
 Trainable weights become `nn.Parameter`s, non-trainable weights persistent buffers, seed
-states non-persistent buffers, each on a child module per sublayer, so `state_dict()` keys
-are the canonical weight paths with '.' (`dense_1.kernel`). `forward` reads them through
-the module being called (so `torch.func.functional_call` and optimizers see the real
-thing) and runs the layer's math with torch ops.
+states and layer states (a stateful RNN's) non-persistent buffers, each on a child module
+per sublayer, so `state_dict()` keys are the canonical weight paths with '.'
+(`dense_1.kernel`). `forward` reads them through the module being called (so
+`torch.func.functional_call` and optimizers see the real thing) and runs the layer's math
+with torch ops.
 """
 import numpy as np
 import torch

@@ -515,7 +515,7 @@ def arange(start, stop=None, step=None, dtype=None):
 
 # --- nn ------------------------------------------------------------------------------------
 def relu(x):
-    return F.relu(_float(x))
+    return torch.relu(_float(x))
 
 
 def sigmoid(x):

@@ -589,4 +589,14 @@ def extract_sequences(x, sequence_length, sequence_stride):
     return x.unfold(-1, sequence_length, sequence_stride)
 
 
+
+def fold_leading(x, n):
+    x = _to_tensor(x)
+    return x.reshape((math.prod(x.shape[:n]),) + tuple(x.shape[n:]))
+
+
+def unfold_leading(x, like, n):
+    x = _to_tensor(x)
+    return x.reshape(tuple(_to_tensor(like).shape[:n]) + tuple(x.shape[1:]))
+
 __all__ = list(_defs.IMPL_NAMES)

@@ -1,6 +1,6 @@
 """PyTorch implementations of the neural op family, on torch.nn.functional's fused kernels
 (F.conv*d, F.*pool*d, F.layer_norm, F.rms_norm, F.scaled_dot_product_attention, ...).
-Channels-last layouts are handled with `movedim` views at the boundary."""
+Channels-last layouts are handled with `permute` views at the boundary."""
 import functools
 import math
 
@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from unikeras import config
+from unikeras.adapters.torch_nn import prepared
 from unikeras.adapters.torch_nn.ops import (
-    _FLOATS, _NAME, _float, _result_dtype, _tensor, _to_tensor, _torch_dtype)
+    _FLOATS, _NAME, _T, _float, _result_dtype, _tensor, _to_tensor, _torch_dtype)
 from unikeras.common import dtypes
 from unikeras.common.ops import neural as _def
 
@@ -126,13 +127,21 @@ def log_sigmoid(x):
 # --- convolution and pooling -----------------------------------------------------------------
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
-_MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_MAX_POOL = {1: torch.max_pool1d, 2: torch.max_pool2d, 3: torch.max_pool3d}
 _AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 _ADA_AVG = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
 _ADA_MAX = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}
 
 
 def _promote_float(*xs):
+    first = xs[0]
+    if type(first) in _T and first.dtype in _FLOATS:   # the common call: float tensors
+        dtype, device = first.dtype, first.device       # of one dtype on one device
+        for x in xs:
+            if type(x) not in _T or x.dtype is not dtype or x.device != device:
+                break
+        else:
+            return xs
     xs = [_to_tensor(x) for x in xs]
     tdt = _result_dtype(*[x.dtype for x in xs])
     if tdt not in _FLOATS:
@@ -142,12 +151,28 @@ def _promote_float(*xs):
             for x in xs]
 
 
+_TO_CF = {3: (0, 2, 1), 4: (0, 3, 1, 2), 5: (0, 4, 1, 2, 3)}
+_FROM_CF = {3: (0, 2, 1), 4: (0, 2, 3, 1), 5: (0, 2, 3, 4, 1)}
+
+
 def _to_cf(x, fmt):
-    return torch.movedim(x, -1, 1) if fmt == "channels_last" else x
+    if fmt != "channels_last":
+        return x
+    order = _TO_CF.get(x.ndim)
+    if order is None:
+        return torch.movedim(x, -1, 1)
+    if x.shape[-1] == 1 and x.is_contiguous():
+        # One channel: the same memory read channels-first. oneDNN picks a faster kernel
+        # for these plain strides than for the permuted view's (measured: 1.5x at 28x28).
+        return x.view(tuple(x.shape[i] for i in order))
+    return x.permute(order)
 
 
 def _from_cf(x, fmt):
-    return torch.movedim(x, 1, -1) if fmt == "channels_last" else x
+    if fmt != "channels_last":
+        return x
+    order = _FROM_CF.get(x.ndim)
+    return torch.movedim(x, 1, -1) if order is None else x.permute(order)
 
 
 def _f_pad(pads):
@@ -161,14 +186,18 @@ def _f_pad(pads):
 _CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
 
 
-def _dense_weight(w, x):
-    """The permuted Keras kernel laid out like `x` (channels_last strides when `x` is a
-    channels_last tensor viewed channels-first): oneDNN's fast convolutions need weight and
-    data in one memory format, otherwise torch falls back to its slow im2col kernel."""
-    fmt = _CHANNELS_LAST.get(x.ndim)
-    if fmt is not None and x.is_contiguous(memory_format=fmt):
-        return w.contiguous(memory_format=fmt)
-    return w.contiguous()
+def _torch_weight(kernel, memory_format, depthwise):
+    """The Keras-layout kernel (spatial..., in/g, out) as torch's (out, in/g, spatial...),
+    laid out in `memory_format` (channels_last strides when the input is a channels_last
+    tensor viewed channels-first: oneDNN's fast convolutions need weight and data in one
+    memory format, otherwise torch falls back to its slow im2col kernel). A `depthwise`
+    kernel (spatial..., in, multiplier) is first read as (spatial..., 1, in * multiplier)."""
+    if depthwise:
+        shape = tuple(kernel.shape)
+        kernel = torch.reshape(kernel, shape[:-2] + (1, shape[-2] * shape[-1]))
+    n = kernel.ndim - 2
+    return torch.permute(kernel, (n + 1, n) + tuple(range(n))).contiguous(
+        memory_format=memory_format)
 
 
 def _hashable(v):
@@ -176,12 +205,14 @@ def _hashable(v):
 
 
 @functools.lru_cache(maxsize=512)
-def _conv_geometry(name, shape, kernel_shape, strides, padding, dilation_rate):
+def _conv_geometry(name, shape, kernel_shape, strides, padding, dilation_rate, depthwise):
     """(strides, symmetric padding, explicit F.pad amounts or None, dilation, groups) of a
     channels-first convolution; cached so that an eager call validates its arguments once."""
     n = len(shape) - 2
     if n not in _CONV:
         raise ValueError(f"{name}: 1, 2 or 3 spatial dims supported, got inputs of rank {len(shape)}.")
+    if depthwise:   # (spatial..., in, multiplier) read as (spatial..., 1, in * multiplier)
+        kernel_shape = tuple(kernel_shape[:-2]) + (1, kernel_shape[-2] * kernel_shape[-1])
     s = _def.tuple_arg(name, "strides", strides, n)
     d = _def.tuple_arg(name, "dilation_rate", dilation_rate, n)
     p = _def.padding_of(name, padding)
@@ -199,17 +230,26 @@ def _conv_geometry(name, shape, kernel_shape, strides, padding, dilation_rate):
     return s, pad, explicit, d, shape[1] // cin
 
 
-def _conv_cf(x, kernel, strides, padding, dilation_rate, name, bias=None):
-    """Correlation of channels-first x with a Keras-layout kernel (spatial..., in/g, out),
-    plus `bias` (per output channel) inside the kernel when given."""
-    s, pad, explicit, d, groups = _conv_geometry(
-        name, tuple(x.shape), tuple(kernel.shape), _hashable(strides), padding,
-        _hashable(dilation_rate))
-    n = x.ndim - 2
-    w = _dense_weight(torch.permute(kernel, (n + 1, n) + tuple(range(n))), x)
+def _conv_cf(x, kernel, strides, padding, dilation_rate, name, bias=None, depthwise=False):
+    """Correlation of channels-first x with a Keras-layout kernel (spatial..., in/g, out;
+    `depthwise`: spatial..., in, multiplier), plus `bias` (per output channel) inside the
+    kernel when given. The torch-layout weight is made once per weight version for
+    inference (`prepared.derived`), in the memory format of `x`."""
+    try:
+        s, pad, explicit, d, groups = _conv_geometry(
+            name, x.shape, kernel.shape, strides, padding, dilation_rate, depthwise)
+    except TypeError:   # list arguments, which the cache cannot hash
+        s, pad, explicit, d, groups = _conv_geometry(
+            name, x.shape, kernel.shape, _hashable(strides), padding, _hashable(dilation_rate),
+            depthwise)
+    memory_format = _CHANNELS_LAST.get(x.ndim)
+    if memory_format is None or not x.is_contiguous(memory_format=memory_format):
+        memory_format = torch.contiguous_format
+    w = prepared.derived(("conv", memory_format, depthwise), (kernel,),
+                         lambda k: _torch_weight(k, memory_format, depthwise))
     if explicit is not None:
         x = F.pad(x, explicit)
-    return _CONV[n](x, w, bias, s, pad, d, groups)
+    return _CONV[x.ndim - 2](x, w, bias, s, pad, d, groups)
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -221,17 +261,16 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     fmt = _def.data_format_of("depthwise_conv", data_format)
     x, kernel = _promote_float(inputs, kernel)
-    k = torch.reshape(kernel, tuple(kernel.shape[:-2]) + (1, kernel.shape[-2] * kernel.shape[-1]))
-    return _from_cf(_conv_cf(_to_cf(x, fmt), k, strides, padding, dilation_rate,
-                             "depthwise_conv"), fmt)
+    return _from_cf(_conv_cf(_to_cf(x, fmt), kernel, strides, padding, dilation_rate,
+                             "depthwise_conv", depthwise=True), fmt)
 
 
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
                    data_format=None, dilation_rate=1):
     fmt = _def.data_format_of("separable_conv", data_format)
     x, dk, pk = _promote_float(inputs, depthwise_kernel, pointwise_kernel)
-    dk = torch.reshape(dk, tuple(dk.shape[:-2]) + (1, dk.shape[-2] * dk.shape[-1]))
-    mid = _conv_cf(_to_cf(x, fmt), dk, strides, padding, dilation_rate, "separable_conv")
+    mid = _conv_cf(_to_cf(x, fmt), dk, strides, padding, dilation_rate, "separable_conv",
+                   depthwise=True)
     return _from_cf(_conv_cf(mid, pk, 1, "valid", 1, "separable_conv"), fmt)
 
 
@@ -267,11 +306,16 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
 
 
 def _pool_args(name, x, pool_size, strides, padding):
-    return _pool_geometry(name, tuple(x.shape), _hashable(pool_size), _hashable(strides), padding)
+    try:
+        return _pool_geometry(name, x.shape, pool_size, strides, padding)
+    except TypeError:   # list arguments, which the cache cannot hash
+        return _pool_geometry(name, x.shape, _hashable(pool_size), _hashable(strides), padding)
 
 
 @functools.lru_cache(maxsize=512)
 def _pool_geometry(name, shape, pool_size, strides, padding):
+    """(n, window, strides, per-dim (before, after) pads, the symmetric padding torch's
+    kernels take or None when the pads are not expressible so); cached per call shape."""
     n = len(shape) - 2
     if n not in _MAX_POOL:
         raise ValueError(f"{name}: 1, 2 or 3 spatial dims supported, got inputs of rank {len(shape)}.")
@@ -280,21 +324,21 @@ def _pool_geometry(name, shape, pool_size, strides, padding):
     p = _def.padding_of(name, padding)
     pads = tuple(_def.same_pads(shape[2 + i], k[i], s[i], 1) if p == "same" else (0, 0)
                  for i in range(n))
-    return n, k, s, pads
+    symmetric = None
+    if all(lo == hi and 2 * lo <= k[i] for i, (lo, hi) in enumerate(pads)):
+        symmetric = tuple(lo for lo, _ in pads)
+    return n, k, s, pads, symmetric
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     fmt = _def.data_format_of("max_pool", data_format)
     x = _to_cf(_to_tensor(inputs), fmt)
-    n, k, s, pads = _pool_args("max_pool", x, pool_size, strides, padding)
+    n, k, s, pads, pad = _pool_args("max_pool", x, pool_size, strides, padding)
     dt = x.dtype
     if dt not in _FLOATS:
         x = x.to(torch.float64)
-    pad = 0
-    if all(lo == hi and 2 * lo <= k[i] for i, (lo, hi) in enumerate(pads)):
-        pad = tuple(lo for lo, _ in pads)
-    else:
-        x = F.pad(x, _f_pad(pads), value=-math.inf)
+    if pad is None:
+        x, pad = F.pad(x, _f_pad(pads), value=-math.inf), 0
     out = _MAX_POOL[n](x, k, s, pad)
     return _from_cf(out if out.dtype is dt else out.to(dt), fmt)
 
@@ -302,9 +346,9 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     fmt = _def.data_format_of("average_pool", data_format)
     x = _to_cf(_float(inputs), fmt)
-    n, k, s, pads = _pool_args("average_pool", x, pool_size, strides, padding)
-    if all(lo == hi and 2 * lo <= k[i] for i, (lo, hi) in enumerate(pads)):
-        out = _AVG_POOL[n](x, k, s, tuple(lo for lo, _ in pads), False, False)
+    n, k, s, pads, pad = _pool_args("average_pool", x, pool_size, strides, padding)
+    if pad is not None:
+        out = _AVG_POOL[n](x, k, s, pad, False, False)
     else:  # asymmetric 'same' padding: window sums over window counts
         fp = _f_pad(pads)
         total = _AVG_POOL[n](F.pad(x, fp), k, s, 0, False, True) * math.prod(k)

@@ -1,30 +1,40 @@
-"""PyTorch implementation of the recurrent-sequence op on torch's fused kernels: `torch.lstm`,
-`torch.gru` (Keras's GRU with `reset_after=True`) and `torch.rnn_tanh` / `torch.rnn_relu`
-take the weight list directly, so Keras's layout is mapped at the boundary (kernels
-transposed, GRU gates z, r, h reordered to torch's r, z, n). A mask whose valid steps are one
-block at the start or at the end of each row (right- or left-padded sequences) runs the
-fused kernel on packed sequences. What the kernels cannot compute (another activation, GRU
-with `reset_after=False`, recurrent dropout, masks with holes) runs the shared scan: one
-input projection for every step, then a loop over time of the recurrent part."""
+"""PyTorch implementation of the recurrent-sequence op on torch's fused kernels.
+
+- Whole sequences: `torch.lstm`, `torch.gru` (Keras's GRU with `reset_after=True`) and
+  `torch.rnn_tanh` / `torch.rnn_relu` take the weight list directly, so Keras's layout is
+  mapped at the boundary (kernels transposed, GRU gates z, r, h reordered to torch's r, z,
+  n). Any mask runs them too: a masked step keeps the states, so each row's valid steps,
+  moved to the front in time order, run as packed sequences, and every output is read
+  back from the step it repeats (Keras's carried output) or zeroed.
+- What no sequence kernel computes loops over time in torch: recurrent dropout (training
+  only) with one fused cell call per step (`torch.lstm_cell`, `torch.rnn_tanh_cell`,
+  `torch.rnn_relu_cell`, the state dropped only where it enters the recurrent matmul, as
+  Keras) and the GRU with recurrent dropout or with `reset_after=False` (which no torch
+  cell computes) as a few torch ops per step after one input projection for all steps.
+- Other activations run the shared scan (`recurrent.scan_rnn_sequence`).
+"""
+import functools
+
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from unikeras.adapters.torch_nn import prepared
 from unikeras.adapters.torch_nn.ops import _float, _tensor
 from unikeras.common.ops import recurrent as _def
+from unikeras.common.symbolic import KerasTensor
 
 __all__ = list(_def.IMPL_NAMES)
 
 _KERNELS = {("simple", "tanh"): torch.rnn_tanh, ("simple", "relu"): torch.rnn_relu,
             ("lstm", "tanh"): torch.lstm, ("gru", "tanh"): torch.gru}
+_CELLS = {("simple", "tanh"): torch.rnn_tanh_cell, ("simple", "relu"): torch.rnn_relu_cell,
+          ("lstm", "tanh"): torch.lstm_cell}
 
 
-def _kernel_for(kind, activation, recurrent_activation, reset_after, recurrent_mask):
-    """The fused torch function computing this configuration, or None."""
-    if recurrent_mask is not None or (kind == "gru" and not reset_after):
-        return None
-    if kind != "simple" and recurrent_activation != "sigmoid":
-        return None
-    return _KERNELS.get((kind, activation))
+def _native(kind, activation, recurrent_activation):
+    """True when torch's kernels compute these activations."""
+    return (kind, activation) in _KERNELS and (kind == "simple"
+                                               or recurrent_activation == "sigmoid")
 
 
 def _gru_order(w, units):
@@ -44,31 +54,14 @@ def _weights(kind, kernel, recurrent_kernel, bias):
     return params
 
 
-_PREPARED = {}      # (kind, ids) -> (sources, contiguous torch weight list); inference only
-_PREPARED_MAX = 16
-
-
 def _prepared_weights(kind, kernel, recurrent_kernel, bias):
-    """`_weights`, made contiguous once per weight version when no gradient is recorded
-    (inference re-uses them call after call; torch's kernels would copy the transposed views
-    on every call). A cached entry is used only while each source tensor has the same
-    `_version` (bumped by every in-place update: optimizer steps, `copy_`) and the same data
-    pointer (`.data = ...` and `.to()` swap storages); the entry holds the tensors and their
-    storages, so neither ids nor addresses can be reused while it exists."""
-    sources = (kernel, recurrent_kernel, bias)
-    if torch.is_grad_enabled() or torch.compiler.is_compiling():
+    """`_weights`; for inference made contiguous once per weight version (torch's kernels
+    would copy the transposed views on every call; see `prepared.derived`). With
+    gradients on, the views go to the kernel as they are, as its matmuls read them."""
+    if torch.is_grad_enabled():
         return _weights(kind, kernel, recurrent_kernel, bias)
-    key = (kind,) + tuple(id(t) for t in sources)
-    stamp = tuple(None if t is None else (t._version, t.data_ptr()) for t in sources)
-    hit = _PREPARED.get(key)
-    if hit is not None and hit[1] == stamp:
-        return hit[2]
-    params = [p.contiguous() for p in _weights(kind, kernel, recurrent_kernel, bias)]
-    if len(_PREPARED) >= _PREPARED_MAX:
-        _PREPARED.pop(next(iter(_PREPARED)))
-    pinned = (sources, [t.untyped_storage() for t in sources if t is not None])
-    _PREPARED[key] = (pinned, stamp, params)
-    return params
+    return prepared.derived(("rnn", kind), (kernel, recurrent_kernel, bias),
+                            lambda k, r, b: [p.contiguous() for p in _weights(kind, k, r, b)])
 
 
 def _run(fn, kind, x, batch_sizes, states, params):
@@ -83,43 +76,26 @@ def _run(fn, kind, x, batch_sizes, states, params):
     return out[0], [s.squeeze(0) for s in out[1:]]
 
 
-def _block_lengths(mask):
-    """(lengths, shift) when every row's valid steps are one non-empty block touching the
-    start (shift 0) or the end (shift T - length) of the row; None otherwise."""
-    m = mask.to(torch.int8)
-    steps = m[:, 1:] - m[:, :-1]
-    lengths = m.sum(1)
-    prefix, suffix, nonempty = torch.stack(
-        [(steps <= 0).all(), (steps >= 0).all(), (lengths > 0).all()]).tolist()
-    if not nonempty or not (prefix or suffix):
-        return None
-    shift = None if prefix else mask.shape[1] - lengths
-    return lengths, shift
-
-
-def _roll_rows(x, shift):
-    """Row b of the batch-first `x` rolled left by shift[b] steps along time."""
-    t = x.shape[1]
-    index = (torch.arange(t, device=x.device)[None, :] + shift[:, None]) % t
-    return torch.take_along_dim(x, index[:, :, None], dim=1)
-
-
-def _run_packed(fn, kind, x, block, states, params):
-    """The kernel over the valid block of each row (packed sequences); returns
-    (outputs at Keras's time positions, valid steps filled with zeros, final states)."""
-    lengths, shift = block
-    if shift is not None:
-        x = _roll_rows(x, shift)
-    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    order = packed.sorted_indices
+def _compacted_run(fn, kind, x, mask, states, params):
+    """The kernel over each row's valid steps only: they are gathered to the front of the
+    row (in time order) and run as packed sequences; a row without valid steps keeps its
+    states. Returns (compact outputs: row b's k-th valid step at position k, final states,
+    rank: for each step the position of the last valid step up to it, -1 before any)."""
+    order = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)
+    lengths = mask.sum(1)
+    lengths_cpu = lengths.cpu()
+    packed = pack_padded_sequence(torch.take_along_dim(x, order[:, :, None], dim=1),
+                                  lengths_cpu.clamp_min(1), batch_first=True,
+                                  enforce_sorted=False)
     data, final = _run(fn, kind, packed.data, packed.batch_sizes,
-                       [s.index_select(0, order) for s in states], params)
+                       [s.index_select(0, packed.sorted_indices) for s in states], params)
     final = [s.index_select(0, packed.unsorted_indices) for s in final]
-    out, _ = pad_packed_sequence(packed._replace(data=data), batch_first=True,
-                                 total_length=x.shape[1])
-    if shift is not None:
-        out = _roll_rows(out, -shift)
-    return out, final
+    if bool((lengths_cpu == 0).any()):
+        nonempty = (lengths > 0)[:, None]
+        final = [torch.where(nonempty, f, s) for f, s in zip(final, states)]
+    compact, _ = pad_packed_sequence(packed._replace(data=data), batch_first=True,
+                                     total_length=x.shape[1])
+    return compact, final, mask.cumsum(1) - 1
 
 
 def _fused(fn, kind, x, states, params, mask, go_backwards, return_sequences, zero_output):
@@ -129,39 +105,137 @@ def _fused(fn, kind, x, states, params, mask, go_backwards, return_sequences, ze
     if mask is None:
         out, final = _run(fn, kind, x, None, states, params)
         return (out if return_sequences else final[0]), final
-    block = _block_lengths(mask)
-    if block is None:
-        return None
-    out, final = _run_packed(fn, kind, x, block, states, params)
+    compact, final, rank = _compacted_run(fn, kind, x, mask, states, params)
     if not return_sequences:
         last = final[0]
         if zero_output:
             last = torch.where(mask[:, -1:], last, torch.zeros_like(last))
         return last, final
-    if zero_output:
-        return out, final
-    # Masked steps repeat the carried state: the final one after a leading block, the
-    # initial one before a trailing block.
-    carried = (final[0] if block[1] is None else states[0])[:, None, :]
-    return torch.where(mask[:, :, None], out, carried), final
+    # Step t repeats the output of the last valid step up to it (its own when valid), or
+    # the initial state before the first one; masked steps are zeros with `zero_output`.
+    out = torch.take_along_dim(compact, rank.clamp_min(0)[:, :, None], dim=1)
+    keep = mask if zero_output else rank >= 0
+    fill = torch.zeros_like(out) if zero_output else states[0][:, None, :]
+    return torch.where(keep[:, :, None], out, fill), final
+
+
+def _cell_step(kind, activation, params, recurrent_mask):
+    """step(x_t, states) -> states with torch's fused cell; the dropped state enters only
+    the recurrent matmul (the cell reads h nowhere else)."""
+    cell = _CELLS[(kind, activation)]
+
+    if kind == "lstm":
+        def step(x_t, states):
+            return list(cell(x_t, (states[0] * recurrent_mask, states[1]), *params))
+    else:
+        def step(x_t, states):
+            return [cell(x_t, states[0] * recurrent_mask, *params)]
+    return step
+
+
+def _gru_step(recurrent_kernel, recurrent_bias, reset_after, recurrent_mask):
+    """step(x_proj_t, [h]) -> [h] for Keras's GRU (gates z, r, h; tanh and sigmoid), where
+    x_proj_t is the step's input projection; h * recurrent_mask enters the recurrent
+    matmuls, the update uses h itself."""
+    units = recurrent_kernel.shape[0]
+    kernel_zr, kernel_h = recurrent_kernel[:, :2 * units], recurrent_kernel[:, 2 * units:]
+
+    def step(x_t, states):
+        h = states[0]
+        dropped = h if recurrent_mask is None else h * recurrent_mask
+        if reset_after:
+            rec = torch.mm(dropped, recurrent_kernel)
+            if recurrent_bias is not None:
+                rec = rec + recurrent_bias
+            zr = torch.sigmoid(x_t[:, :2 * units] + rec[:, :2 * units])
+            z, r = zr[:, :units], zr[:, units:]
+            hh = torch.tanh(torch.addcmul(x_t[:, 2 * units:], r, rec[:, 2 * units:]))
+        else:
+            zr = torch.sigmoid(torch.addmm(x_t[:, :2 * units], dropped, kernel_zr))
+            z, r = zr[:, :units], zr[:, units:]
+            hh = torch.tanh(torch.addmm(x_t[:, 2 * units:], r * dropped, kernel_h))
+        return [torch.lerp(hh, h, z)]   # z * h + (1 - z) * hh
+    return step
+
+
+def _stepwise(step, xs, states, mask, go_backwards, return_sequences, zero_output):
+    """A loop over time of `step(xs[:, t], states) -> states` (the output is the first
+    state) with Keras's masking: a masked step keeps the states and outputs zeros
+    (`zero_output`) or the carried output."""
+    if go_backwards:
+        xs = xs.flip(1)
+        mask = None if mask is None else mask.flip(1)
+    outputs = []
+    for t in range(xs.shape[1]):
+        new = step(xs[:, t], states)
+        if mask is None:
+            states, out = new, new[0]
+        else:
+            keep = mask[:, t, None]
+            states = [torch.where(keep, n, s) for n, s in zip(new, states)]
+            out = torch.where(keep, new[0], 0.0) if zero_output else states[0]
+        if return_sequences:
+            outputs.append(out)
+    if return_sequences:
+        return torch.stack(outputs, 1), states
+    last = states[0]
+    if mask is not None and zero_output:
+        last = torch.where(mask[:, -1:], last, torch.zeros_like(last))
+    return last, states
+
+
+def _looped(kind, activation, x, states, kernel, recurrent_kernel, bias, mask, go_backwards,
+            return_sequences, zero_output, reset_after, recurrent_mask):
+    """The configurations without a sequence kernel, as a loop over time (module
+    docstring)."""
+    if kind == "gru":
+        input_bias, recurrent_bias = (None, None) if bias is None else (
+            (bias[0], bias[1]) if reset_after else (bias, None))
+        x_proj = torch.matmul(x, kernel)
+        if input_bias is not None:
+            x_proj = x_proj + input_bias
+        step = _gru_step(recurrent_kernel, recurrent_bias, reset_after, recurrent_mask)
+        return _stepwise(step, x_proj, states, mask, go_backwards, return_sequences,
+                         zero_output)
+    params = _prepared_weights(kind, kernel, recurrent_kernel, bias)
+    step = _cell_step(kind, activation, params, recurrent_mask)
+    return _stepwise(step, x, states, mask, go_backwards, return_sequences, zero_output)
+
+
+@functools.lru_cache(maxsize=256)
+def _check_shapes(kind, inputs, states, kernel, recurrent_kernel, bias, mask, reset_after,
+                  recurrent_mask):
+    """`check_arguments` on the arguments' shapes, once per distinct set of shapes (it
+    checks only shapes)."""
+    def like(shape):
+        return None if shape is None else KerasTensor(shape)
+    _def.check_arguments(kind, like(inputs), [like(s) for s in states], like(kernel),
+                         like(recurrent_kernel), like(bias), like(mask), reset_after,
+                         like(recurrent_mask))
 
 
 def rnn_sequence(kind, inputs, initial_states, kernel, recurrent_kernel, bias=None, mask=None,
                  go_backwards=False, return_sequences=False, zero_output_for_mask=False,
                  activation="tanh", recurrent_activation="sigmoid", reset_after=True,
                  recurrent_mask=None):
-    _def.check_arguments(kind, inputs, initial_states, kernel, recurrent_kernel, bias, mask,
-                         reset_after, recurrent_mask)
-    fn = _kernel_for(kind, activation, recurrent_activation, reset_after, recurrent_mask)
+    _check_shapes(kind, inputs.shape, tuple([s.shape for s in initial_states]), kernel.shape,
+                  recurrent_kernel.shape, None if bias is None else bias.shape,
+                  None if mask is None else mask.shape, reset_after,
+                  None if recurrent_mask is None else recurrent_mask.shape)
+    if not _native(kind, activation, recurrent_activation):
+        return _def.scan_rnn_sequence(
+            kind, inputs, initial_states, kernel, recurrent_kernel, bias, mask, go_backwards,
+            return_sequences, zero_output_for_mask, activation, recurrent_activation,
+            reset_after, recurrent_mask)
     inputs, initial_states = _float(inputs), [_float(s) for s in initial_states]
     mask = None if mask is None else _tensor(mask, torch.bool)
-    if fn is not None:
-        params = _prepared_weights(kind, _float(kernel), _float(recurrent_kernel),
-                                   None if bias is None else _float(bias))
-        result = _fused(fn, kind, inputs, initial_states, params, mask, go_backwards,
-                        return_sequences, zero_output_for_mask)
-        if result is not None:
-            return result
-    return _def.scan_rnn_sequence(kind, inputs, initial_states, kernel, recurrent_kernel, bias,
-                                  mask, go_backwards, return_sequences, zero_output_for_mask,
-                                  activation, recurrent_activation, reset_after, recurrent_mask)
+    kernel, recurrent_kernel = _float(kernel), _float(recurrent_kernel)
+    bias = None if bias is None else _float(bias)
+    if recurrent_mask is not None or (kind == "gru" and not reset_after):
+        recurrent_mask = None if recurrent_mask is None else _float(recurrent_mask)
+        return _looped(kind, activation, inputs, initial_states, kernel, recurrent_kernel, bias,
+                       mask, go_backwards, return_sequences, zero_output_for_mask, reset_after,
+                       recurrent_mask)
+    params = _prepared_weights(kind, kernel, recurrent_kernel, bias)
+    return _fused(_KERNELS[(kind, activation)], kind, inputs, initial_states, params, mask,
+                  go_backwards, return_sequences, zero_output_for_mask)

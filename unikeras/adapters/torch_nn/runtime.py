@@ -7,11 +7,13 @@ the contract every backend's runtime keeps).
   seeing the same storage
 - value_and_grad: `torch.autograd.grad`, functional (never touches `.grad`)
 - compile_step: eager; new values are written back in place
+- optimizer_kernels: in-place multi-tensor updates for eager optimizer steps
 """
 import numpy as np
 import torch
 
 from unikeras.adapters.torch_nn import ops as _ops
+from unikeras.adapters.torch_nn import optimizer_kernels  # noqa: F401  (used by optimizers)
 from unikeras.common import dtypes, tree
 
 NAME = "torch"

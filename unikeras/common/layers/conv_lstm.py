@@ -1,8 +1,10 @@
 """ConvLSTM1D / 2D / 3D: LSTMs whose input and recurrent transforms are convolutions.
 
-One cell class and one layer class parameterized by `rank` (spatial dims). The step runs
-two fused `conv` ops (input: the layer's strides / padding / dilation; recurrent: 'same',
-stride 1) and the LSTM gates; the layer scans it over time (`control.scan`).
+One cell class and one layer class parameterized by `rank` (spatial dims). As fast RNN
+kernels do with the input projection, the layer runs the input convolution (the layer's
+strides / padding / dilation) once over every time step, batch and time folded together
+(`project_inputs`); the scan over time (`control.scan`) then runs only the recurrent
+convolution ('same', stride 1) and the LSTM gates (`recurrent_step`).
 """
 from unikeras.common.layers.arguments import (
     describe, int_tuple, standardize_data_format, standardize_padding)
@@ -82,20 +84,42 @@ class ConvLSTMCell(_Cell):
             else None
         self.built = True
 
-    def call(self, inputs, states, training=False):
-        h, c = states
-        input_mask, recurrent_mask = self._masks or (
-            self._mask(self.dropout, inputs, training),
-            self._mask(self.recurrent_dropout, h, training))
-        if input_mask is not None:
-            inputs = onp.multiply(inputs, input_mask)
+    def _input_transform(self, inputs):
+        """The input convolution plus bias, on (batch, spatial..., channels) steps."""
         z = neural.conv(inputs, self.kernel, self.strides, self.padding, self.data_format,
                         self.dilation_rate)
-        if self.bias is not None:
-            z = onp.add(z, self.bias if self._bias_shape is None
-                        else onp.reshape(self.bias, self._bias_shape))
+        if self.bias is None:
+            return z
+        return onp.add(z, self.bias if self._bias_shape is None
+                       else onp.reshape(self.bias, self._bias_shape))
+
+    def project_inputs(self, sequences, training=False):
+        """`_input_transform` of every step of (batch, time, ...) `sequences` at once, their
+        dropout mask applied (one mask for the whole sequence, as in a step-by-step run)."""
+        input_mask = self._masks[0] if self._masks else self._mask(
+            self.dropout, onp.get_item(sequences, (slice(None), 0)), training)
+        if input_mask is not None:
+            sequences = onp.multiply(sequences, onp.expand_dims(input_mask, 1))
+        z = self._input_transform(arrays.fold_leading(sequences, 2))
+        return arrays.unfold_leading(z, sequences, 2)
+
+    def call(self, inputs, states, training=False):
+        """One step on raw inputs (the layer itself uses `project_inputs` then
+        `recurrent_step`)."""
+        input_mask = self._masks[0] if self._masks else self._mask(self.dropout, inputs,
+                                                                   training)
+        if input_mask is not None:
+            inputs = onp.multiply(inputs, input_mask)
+        return self.recurrent_step(self._input_transform(inputs), states, training)
+
+    def recurrent_step(self, projected, states, training=False):
+        """One step from the projected inputs: the recurrent convolution and the gates."""
+        h, c = states
+        recurrent_mask = self._masks[1] if self._masks else self._mask(
+            self.recurrent_dropout, h, training)
         hr = h if recurrent_mask is None else onp.multiply(h, recurrent_mask)
-        z = onp.add(z, neural.conv(hr, self.recurrent_kernel, 1, "same", self.data_format))
+        z = onp.add(projected, neural.conv(hr, self.recurrent_kernel, 1, "same",
+                                           self.data_format))
         i, f, g, o = arrays.split(z, 4, axis=self._channel_axis)
         rec_act = self.recurrent_activation
         c = onp.add(onp.multiply(rec_act(f), c), onp.multiply(rec_act(i), self.activation(g)))

@@ -16,7 +16,7 @@ _FAMILIES = ("initializers", "regularizers", "constraints")
 def _serialize(obj):
     """Keras's config form of an initializer, regularizer or constraint (None, names and
     numbers stay as they are)."""
-    if obj is None or isinstance(obj, (str, int, float)):
+    if obj is None or isinstance(obj, (str, int, float, dict)):   # dict: already a config
         return obj
     for cls in type(obj).__mro__:
         family = cls.__module__.rpartition(".")[2]

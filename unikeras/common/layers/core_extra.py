@@ -276,13 +276,14 @@ class Masking(Layer):
 
 
 class Wrapper(Layer):
-    """Base of layers that wrap another layer (`self.layer`), e.g. TimeDistributed."""
+    """Base of layers that wrap another layer (`self.layer`): TimeDistributed and
+    SpectralNormalization, as in Keras (whose Bidirectional is a plain Layer)."""
 
     def __init__(self, layer, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError(f"{type(self).__name__}: `layer` must be a Layer instance, got "
-                             f"{layer!r}.")
         super().__init__(**kwargs)
+        if not isinstance(layer, Layer):
+            raise ValueError(f"{describe(self)}: `layer` must be a Layer instance, got "
+                             f"{layer!r}.")
         self.layer = layer
         self.supports_masking = getattr(layer, "supports_masking", False)
 

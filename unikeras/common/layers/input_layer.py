@@ -8,8 +8,11 @@ class InputLayer(Layer):
     """Holds the KerasTensor that stands for one model input."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
-                 input_tensor=None, optional=False, name=None, **kwargs):
+                 input_tensor=None, optional=False, name=None, ragged=False, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
+        if ragged:
+            raise ValueError(f"InputLayer '{self.name}': ragged inputs are not supported (they "
+                             "are tf.RaggedTensor-only in Keras); pad the data and use masking.")
         if batch_shape is None:
             if shape is None:
                 raise ValueError(f"InputLayer '{self.name}': pass `shape` or `batch_shape`.")

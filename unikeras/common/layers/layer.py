@@ -77,6 +77,7 @@ class Layer:
         object.__setattr__(self, "_layers", [])
         object.__setattr__(self, "_own_variables", [])
         object.__setattr__(self, "_seed_generators", [])
+        object.__setattr__(self, "_own_states", [])
         object.__setattr__(self, "_unallocated", False)
         object.__setattr__(self, "_losses", [])
         object.__setattr__(self, "_losses_generation", None)
@@ -107,6 +108,11 @@ class Layer:
             for v in value:
                 if v not in self._layers:
                     self._layers.append(v)
+        elif (isinstance(value, Variable) and value.path == value.name
+              and not any(v is value for v in self._own_variables)):
+            # a free Variable (not made by some layer's add_weight) becomes this layer's
+            value.path = f"{self.name}/{value.name}"
+            self._own_variables.append(value)
         elif isinstance(value, SeedGenerator) and value not in self._seed_generators:
             self._seed_generators.append(value)
             object.__setattr__(self, "_unallocated", True)
@@ -145,6 +151,30 @@ class Layer:
         variable.constraint = get_constraint(constraint)
         self._own_variables.append(variable)
         return variable
+
+    def add_state(self, shape, initializer="zeros", dtype=None, name="state"):
+        """Create a non-trainable Variable that the layer carries from one call to the next
+        (a stateful RNN's states), allocated on the backend of the first inputs.
+
+        As in Keras, a state is no weight: it stays out of `weights`,
+        `non_trainable_weights`, `get_weights()` and saved weights. It is part of
+        `variables` / `non_trainable_variables` (unlike Keras), so `stateless_call`,
+        compiled steps (jax.jit, tf.function) and adapters thread it and keep what the call
+        assigns: each adapter hosts it natively as non-persistent state (a torch buffer
+        outside `state_dict()`, an nnx `LayerState`, a non-trainable tf.Variable)."""
+        variable = Variable(initializers.get(initializer), shape=tuple(shape or ()),
+                            dtype=dtypes.standardize_dtype(dtype or self.dtype_name),
+                            trainable=False, name=name, _deferred=True)
+        variable.path = f"{self.name}/{name}"
+        self._own_states.append(variable)
+        object.__setattr__(self, "_unallocated", True)
+        return variable
+
+    @property
+    def state_variables(self):
+        """The states (`add_state`) of this layer and its sublayers."""
+        return self._unique(list(self._own_states)
+                            + [v for layer in self._layers for v in layer.state_variables])
 
     def _flat_layers(self):
         """This layer's sublayers, recursively, each once, in tracking order."""
@@ -200,12 +230,12 @@ class Layer:
 
     @property
     def non_trainable_variables(self):
-        """Non-trainable weights plus seed-generator states."""
-        return self.non_trainable_weights + self.seed_variables
+        """Non-trainable weights, then seed-generator states, then layer states."""
+        return self.non_trainable_weights + self.seed_variables + self.state_variables
 
     @property
     def variables(self):
-        return self.weights + self.seed_variables
+        return self.weights + self.seed_variables + self.state_variables
 
     @property
     def layers(self):
@@ -264,7 +294,7 @@ class Layer:
         self._allocate_deferred(backend)
 
     def _allocate_deferred(self, backend):
-        """Give deferred state (seed generators) storage on the backend of the first inputs,
+        """Give deferred state (seed generators, states) storage on the backend of the first inputs,
         unless a host (adapter, compiled step) supplies its values."""
         with dispatch.backend_scope(backend):
             for v in self.variables:

@@ -12,6 +12,7 @@ from unikeras import config
 from unikeras.common import dtypes, initializers
 from unikeras.common.layers.arguments import describe
 from unikeras.common.layers.core import _serialize
+from unikeras.common.layers.core_extra import Wrapper
 from unikeras.common.layers.input_spec import InputSpec
 from unikeras.common.layers.layer import Layer
 from unikeras.common.ops import core, neural, numpy as onp
@@ -431,7 +432,7 @@ class UnitNormalization(Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
-class SpectralNormalization(Layer):
+class SpectralNormalization(Wrapper):
     """Wraps a layer that has a `kernel` (or `embeddings`) and, in training, divides that
     kernel by its largest singular value, estimated by `power_iterations` steps of the power
     method from the non-trainable vector `vector_u` (updated each training call). The
@@ -441,15 +442,11 @@ class SpectralNormalization(Layer):
     assignment applying to the call itself."""
 
     def __init__(self, layer, power_iterations=1, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(layer, Layer):
-            raise ValueError(f"{describe(self)}: the wrapped layer must be a unikeras Layer, "
-                             f"got {layer!r}.")
+        super().__init__(layer, **kwargs)
         if isinstance(power_iterations, bool) or not isinstance(power_iterations, int) \
                 or power_iterations <= 0:
             raise ValueError(f"{describe(self)}: power_iterations must be a positive int, got "
                              f"{power_iterations!r}.")
-        self.layer = layer
         self.power_iterations = power_iterations
 
     def build(self, input_shape):
@@ -500,13 +497,4 @@ class SpectralNormalization(Layer):
         return self.layer.compute_output_spec(inputs)
 
     def get_config(self):
-        from unikeras.common.saving.serialization import serialize_keras_object
-        return {**super().get_config(), "layer": serialize_keras_object(self.layer),
-                "power_iterations": self.power_iterations}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        from unikeras.common.saving.serialization import deserialize_keras_object
-        config = dict(config)
-        config["layer"] = deserialize_keras_object(config["layer"], custom_objects)
-        return super().from_config(config)
+        return {**super().get_config(), "power_iterations": self.power_iterations}

@@ -6,9 +6,8 @@ other cell (custom cells, StackedRNNCells, ConvLSTM cells) runs through `control
 the cell's own `call` as the step. Masks, `go_backwards`, initial and stateful states behave
 as in Keras 3 either way.
 """
-import numpy as np
 
-from unikeras.common import activations, initializers
+from unikeras.common import activations
 from unikeras.common.layers.core import _serialize
 from unikeras.common.layers.layer import Layer
 from unikeras.common.layers.arguments import describe
@@ -18,9 +17,7 @@ from unikeras.common.layers.recurrent_cells import (
 from unikeras.common.ops import arrays, control, core, dispatch, numpy as onp
 from unikeras.common.ops import recurrent as rnn_ops
 from unikeras.common.saving import serialization
-from unikeras.common.seed_generator import SeedGenerator
 from unikeras.common.symbolic import KerasTensor
-from unikeras.common.variables import Variable
 
 __all__ = ["RNN"]
 
@@ -34,29 +31,22 @@ _CELL_ATTRS = frozenset((
 _FUSED_CELLS = {SimpleRNNCell: "simple", LSTMCell: "lstm", GRUCell: "gru"}
 
 
-class _RecurrentState(SeedGenerator):
-    """One state tensor of a stateful RNN. Keras keeps these out of `weights`, so they are
-    hosted like seed-generator state: a non-trainable variable of the layer that adapters
-    store natively (a torch buffer, an nnx variable, a tf.Variable) and update in place."""
-
-    def __init__(self, shape, dtype):
-        self.name = "state"
-        self.initial_seed = None
-        self.state = Variable(initializers.get("zeros"), shape=shape, dtype=dtype,
-                              trainable=False, name="state", _deferred=True)
-
-    def next(self, ordered=True):
-        raise TypeError("A recurrent state is not a seed generator.")
-
-
-def _zero_state(step_inputs, shape, dtype):
-    """Zeros of shape (batch,) + shape, made from `step_inputs` (batch, ...) so that they live
-    on its backend and keep its batch size dynamic (symbolic and OpenVINO graphs)."""
-    rank = len(core.shape(step_inputs))
-    corner = onp.get_item(step_inputs, (slice(None),) + (slice(0, 1),) * (rank - 1))
-    corner = onp.zeros_like(corner)
-    corner = onp.reshape(corner, (-1,) + (1,) * len(shape))
-    return onp.add(corner, np.zeros(tuple(shape), dtype))
+def _zero_states(sequences, shapes):
+    """Zeros of shape (batch,) + shape for each of `shapes`, made from `sequences` (batch,
+    time, ...) so that they live on its backend and device with its dtype and keep an
+    unknown batch size dynamic (symbolic and OpenVINO graphs). Three ops in all (equal
+    shapes share one tensor): on an eager host they run on every call."""
+    batch, rank = core.shape(sequences)[0], len(core.shape(sequences))
+    corner = onp.get_item(sequences, (slice(None), 0) + (slice(0, 1),) * (rank - 2))
+    corner = onp.zeros_like(corner)   # (batch, 1, ...)
+    made = {}
+    for shape in map(tuple, shapes):
+        if shape not in made:
+            base = corner if len(shape) == rank - 2 else onp.reshape(
+                corner, (-1,) + (1,) * len(shape))
+            made[shape] = (arrays.tile(base, (1,) + shape) if batch is None
+                           else arrays.broadcast_to(base, (batch,) + shape))
+    return [made[tuple(shape)] for shape in shapes]
 
 
 def _first_step(sequences):
@@ -78,7 +68,7 @@ class RNN(Layer):
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards, self.stateful, self.unroll = go_backwards, stateful, unroll
         self.zero_output_for_mask = zero_output_for_mask
-        self._states = []      # _RecurrentState holders of a stateful layer
+        self._states = []      # a stateful layer's states (Layer.add_state), flat
         self._fused = None     # keyword arguments of rnn_sequence when the cell is fusable
 
     # --- shapes -------------------------------------------------------------------------------
@@ -143,21 +133,19 @@ class RNN(Layer):
         if batch is None:
             raise ValueError(f"{describe(self)}: a stateful RNN needs a fixed batch size; give "
                              "the input one (e.g. Input(batch_shape=(32, None, 8))).")
-        for i, shape in enumerate(self._state_shapes(step_shape)):
-            holder = _RecurrentState((batch,) + tuple(shape), self.compute_dtype)
-            setattr(self, f"_state_holder_{i}", holder)
-            self._states.append(holder)
+        self._states = [self.add_state((batch,) + tuple(shape), dtype=self.compute_dtype,
+                                       name="rnn_state")
+                        for shape in self._state_shapes(step_shape)]
 
     def reset_states(self, states=None):
         """Zero the states of a stateful layer, or set them to `states` (arrays)."""
         if not self.stateful:
             raise AttributeError(f"{describe(self)}: reset_states needs stateful=True.")
-        holders = [h.state for h in self._states]
-        values = [None] * len(holders) if states is None else list(control.flatten(states))
-        if len(values) != len(holders):
-            raise ValueError(f"{describe(self)}: expected {len(holders)} states, got "
+        values = [None] * len(self._states) if states is None else list(control.flatten(states))
+        if len(values) != len(self._states):
+            raise ValueError(f"{describe(self)}: expected {len(self._states)} states, got "
                              f"{len(values)}.")
-        for v, value in zip(holders, values):
+        for v, value in zip(self._states, values):
             with dispatch.backend_scope(v.backend):
                 v.assign(onp.zeros(v.shape, v.dtype) if value is None
                          else core.convert_to_tensor(value, v.dtype))
@@ -173,7 +161,7 @@ class RNN(Layer):
 
     @property
     def states(self):
-        return [h.state for h in self._states]
+        return list(self._states)
 
     # --- calling ------------------------------------------------------------------------------
     def _standardize_mask(self, mask, shape):
@@ -206,10 +194,8 @@ class RNN(Layer):
                                      f"{(shape[0],) + tuple(want)}, got {tuple(got)}.")
             return flat, structure
         if self._states:
-            return [h.state.value for h in self._states], structure
-        step = _first_step(sequences)
-        dtype = arrays.dtype(sequences)
-        return [_zero_state(step, s, dtype) for s in shapes], structure
+            return [v.value for v in self._states], structure
+        return _zero_states(sequences, shapes), structure
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
         shape = core.shape(sequences)
@@ -221,8 +207,8 @@ class RNN(Layer):
         else:
             output, final = self._run_cell(sequences, flat, structure, mask, training)
         if self._states and not isinstance(output, KerasTensor):
-            for holder, value in zip(self._states, final):
-                holder.state.assign(value)
+            for v, value in zip(self._states, final):
+                v.assign(value)
         if not self.return_state:
             return output
         return (output,) + tuple(control.pack_as(structure, final))
@@ -245,12 +231,17 @@ class RNN(Layer):
             reset_after=self._fused["reset_after"], recurrent_mask=recurrent_mask)
 
     def _run_cell(self, sequences, states, structure, mask, training):
-        """The generic path: `control.scan` over time with the cell's call as the step."""
+        """The generic path: `control.scan` over time with the cell's call as the step (a cell
+        with `project_inputs` transforms all steps' inputs first and steps with
+        `recurrent_step`)."""
         cell = self.cell
         call = cell if isinstance(cell, Layer) else cell.call
         if hasattr(cell, "prepare_dropout"):
             cell.prepare_dropout(_first_step(sequences), control.pack_as(structure, states),
                                  training)
+        if hasattr(cell, "project_inputs"):  # the input transform hoisted out of the scan
+            sequences = cell.project_inputs(sequences, training=training)
+            call = cell.recurrent_step
 
         def step(x_t, flat_states):
             out, new = call(x_t, control.pack_as(structure, flat_states), training=training)

@@ -1,23 +1,20 @@
 """TimeDistributed: applies a layer to every time step of (batch, time, ...) inputs."""
-from unikeras.common.layers.layer import Layer
 from unikeras.common.layers.arguments import describe
+from unikeras.common.layers.core_extra import Wrapper
 from unikeras.common.layers.recurrent_cells import deserialize_layer, prefix_weight_paths
-from unikeras.common.ops import arrays, control, core, numpy as onp
-from unikeras.common.saving import serialization
+from unikeras.common.ops import arrays, core
 from unikeras.common.symbolic import KerasTensor
 
 __all__ = ["TimeDistributed"]
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """`layer` on each slice `inputs[:, t]`, as one call on the batch and time axes folded
-    together (a loop over time only when neither size is known while a graph is built)."""
+    together; the sizes are read when the layer runs, so a graph keeps both dynamic."""
 
     def __init__(self, layer, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(layer, Layer):
-            raise ValueError(f"{describe(self)}: `layer` must be a Layer, got {layer!r}.")
-        self.layer = layer
+        super().__init__(layer, **kwargs)
+        self.supports_masking = True
 
     def _check_inputs(self, shape):
         if len(shape) < 3:
@@ -40,23 +37,11 @@ class TimeDistributed(Layer):
         return kwargs
 
     def call(self, inputs, training=None, mask=None):
-        shape = core.shape(inputs)
-        self._check_inputs(shape)
-        batch, time = shape[:2]
-        if batch is None and time is None:
-            return self._per_step(inputs, training)
-        folded = onp.reshape(inputs, (-1,) + tuple(shape[2:]))
-        folded_mask = None
-        if mask is not None:
-            folded_mask = onp.reshape(mask, (-1,) + tuple(core.shape(mask)[2:]))
-        outputs = self.layer(folded, **self._inner_kwargs(folded_mask, training))
-        lead = (batch, time) if None not in (batch, time) else ((-1, time) if time else (batch, -1))
-        return onp.reshape(outputs, lead + tuple(core.shape(outputs)[1:]))
-
-    def _per_step(self, inputs, training):
-        kwargs = self._inner_kwargs(None, training)
-        steps = control.map(lambda x_t: self.layer(x_t, **kwargs), arrays.swapaxes(inputs, 0, 1))
-        return arrays.swapaxes(steps, 0, 1)
+        self._check_inputs(core.shape(inputs))
+        folded_mask = None if mask is None else arrays.fold_leading(mask, 2)
+        outputs = self.layer(arrays.fold_leading(inputs, 2),
+                             **self._inner_kwargs(folded_mask, training))
+        return arrays.unfold_leading(outputs, inputs, 2)
 
     def compute_output_spec(self, inputs, training=None, mask=None):
         self._check_inputs(inputs.shape)
@@ -68,9 +53,6 @@ class TimeDistributed(Layer):
 
     def compute_mask(self, inputs, previous_mask):
         return previous_mask
-
-    def get_config(self):
-        return {**super().get_config(), "layer": serialization.serialize_keras_object(self.layer)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -54,6 +54,41 @@ class Model(Trainer, Layer):
         from unikeras.common.saving.weights import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Write a `.unikeras` archive (config, weights, compile settings and, unless
+        `include_optimizer=False`, the optimizer state) atomically;
+        `unikeras.saving.load_model` reads it on any backend."""
+        from unikeras.common.saving.archive import save_model
+        include_optimizer = kwargs.pop("include_optimizer", True)
+        if kwargs:
+            raise TypeError(f"Model.save: unexpected arguments {sorted(kwargs)}.")
+        if zipped is False:
+            raise ValueError("Model.save: only zipped '.unikeras' archives are written.")
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def _maybe_build(self, args, kwargs):
+        if not self.built:   # recorded for get_build_config: the shape a load rebuilds with
+            from unikeras.common.layers.layer import _shape_of
+            first = args[0] if args else next(iter(kwargs.values()))
+            self._set_untracked(_build_input_shape=_shape_of(first))
+        super()._maybe_build(args, kwargs)
+
+    def get_build_config(self):
+        from unikeras.common.saving.compile_config import build_config
+        return build_config(self)
+
+    def build_from_config(self, config):
+        from unikeras.common.saving.compile_config import build_from_config
+        build_from_config(self, config)
+
+    def get_compile_config(self):
+        from unikeras.common.saving.compile_config import get_compile_config
+        return get_compile_config(self)
+
+    def compile_from_config(self, config):
+        from unikeras.common.saving.compile_config import compile_from_config
+        compile_from_config(self, config)
+
     def get_config(self):
         config = super().get_config()
         config.pop("dtype", None)

@@ -1193,6 +1193,41 @@ def extract_sequences(x, sequence_length, sequence_stride):
     return KerasTensor(shape[:-1] + (n, sequence_length), dtype)
 
 
+# --- internal ops (layers use them; not part of `unikeras.ops`) ------------------------------
+def _leading_rank(name, shape, n):
+    n = operator.index(n)
+    if not 1 <= n <= len(shape):
+        raise ValueError(f"{name}: n must be in [1, rank], got n={n} for shape {shape}.")
+    return n
+
+
+@op
+def fold_leading(x, n):
+    """`x` of shape (d0, ..., d(n-1), rest...) reshaped to (d0 * ... * d(n-1), rest...), every
+    size read when the op runs (a graph keeps unknown sizes dynamic); `unfold_leading` undoes
+    it."""
+    shape, dtype = spec(x)
+    n = _leading_rank("fold_leading", shape, n)
+    return KerasTensor((_numel(shape[:n]),) + tuple(shape[n:]), dtype)
+
+
+@op
+def unfold_leading(x, like, n):
+    """`x` of shape (d0 * ... * d(n-1), rest...) reshaped to `like.shape[:n] + x.shape[1:]`,
+    the leading sizes read from `like` when the op runs.
+
+    Undoes a fold of `like`'s first `n` axes into one (TimeDistributed folds batch and time
+    around its inner layer) without static sizes, so a graph keeps those axes dynamic."""
+    shape, dtype = spec(x)
+    like_shape, _ = spec(like)
+    n = _leading_rank("unfold_leading", like_shape, n)
+    if not shape:
+        raise ValueError("unfold_leading: x must have rank >= 1, got a scalar.")
+    return KerasTensor(tuple(like_shape[:n]) + tuple(shape[1:]), dtype)
+
+
+# Every backend implements these (they are in IMPL_NAMES); `unikeras.ops` does not export them.
+INTERNAL_OPS = ("fold_leading", "unfold_leading")
 OPS = ("stack unstack split array_split hsplit vsplit dsplit hstack vstack dstack append tile "
        "repeat pad flip fliplr flipud roll rot90 take take_along_axis broadcast_to moveaxis "
        "swapaxes ravel size ndim dtype diag diagflat diagonal trace tri tril triu eye identity "
@@ -1201,5 +1236,5 @@ OPS = ("stack unstack split array_split hsplit vsplit dsplit hstack vstack dstac
        "unravel_index vander bartlett blackman hamming hanning kaiser view view_as_real "
        "view_as_complex extract_sequences").split()
 # Names of the backend table functions of these ops (what each backend module exports).
-IMPL_NAMES = tuple(globals()[n].impl_name for n in OPS)
+IMPL_NAMES = tuple(globals()[n].impl_name for n in OPS + list(INTERNAL_OPS))
 __all__ = list(OPS) + ["rearrange"]

@@ -5,7 +5,9 @@ structure, and everything around the math (Layer.__call__, masks, scopes, the mo
 walk, op dispatch) repeats the same work each time. A tape records, for one input signature,
 the sequence of backend functions the ops dispatched to and where each of their arguments
 came from (an input, a variable value, an earlier result, or a constant); replaying it runs
-only those calls. This is the "do the structure work once" half of a lean eager hot path.
+only those calls, as one generated Python function with a line per call (so a replay adds
+one frame, not a loop over steps and argument templates). This is the "do the structure
+work once" half of a lean eager hot path.
 
 Recording gives up (the host keeps the ordinary path for that signature) whenever a replay
 could differ from a fresh call: a tensor argument that no recorded step produced (the layer
@@ -14,6 +16,7 @@ random ops, which draw new seeds), an op that hands data to Python (`convert_to_
 output or state update that is not a recorded result, or a side effect that a replay would
 skip (`Layer.add_loss` calls `refuse`).
 """
+import keyword
 import types
 
 from unikeras.common.ops import dispatch
@@ -75,7 +78,7 @@ class Recorder:
         self.refusal = None
         for i, tensor in enumerate(sources):
             self._register(tensor, i)
-        self.n_slots = len(sources)
+        self.n_sources = self.n_slots = len(sources)
 
     def _register(self, tensor, index):
         self.known.setdefault(id(tensor), index)
@@ -154,60 +157,87 @@ def _flatten(out):
     return [out], None
 
 
-def _pack(structure, leaves, it):
-    if structure is None:
-        return leaves[next(it)]
-    kind, parts = structure
-    return kind(_pack(p, leaves, it) for p in parts)
-
-
-def _resolve(t, slots):
-    if type(t) is _Slot:
-        return slots[t.index]
-    if type(t) is _Nested:
-        return t.kind(_resolve(i, slots) for i in t.items)
-    return t
-
-
 class _Step:
     """One recorded backend call: argument templates and the slots its results fill."""
-    __slots__ = ("fn", "args", "kwargs", "dynamic_kwargs", "structure", "out_slots", "single")
+    __slots__ = ("fn", "args", "kwargs", "structure", "out_slots")
 
     def __init__(self, fn, args, kwargs, structure, out_slots):
-        self.fn, self.args = fn, args
-        self.kwargs = {k: v for k, v in kwargs.items() if type(v) not in (_Slot, _Nested)}
-        self.dynamic_kwargs = [(k, v) for k, v in kwargs.items() if type(v) in (_Slot, _Nested)]
+        self.fn, self.args, self.kwargs = fn, args, kwargs
         self.structure, self.out_slots = structure, out_slots
-        self.single = out_slots[0] if structure is None else None
+
+
+class _Source:
+    """Writes a tape as the source of one Python function: each step one line calling its
+    backend function on local variables (the slots), constants held in the function's
+    globals. A replay then costs one Python call per step and nothing else."""
+
+    def __init__(self):
+        self.names = {}
+
+    def constant(self, value):
+        name = f"c{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def expression(self, t):
+        """The source of an argument template."""
+        if type(t) is _Slot:
+            return f"s{t.index}"
+        if type(t) is _Nested:
+            items = "".join(self.expression(i) + ", " for i in t.items)
+            return f"({items})" if t.kind is tuple else f"[{items}]"
+        return self.constant(t)
+
+    def leaves(self, structure, target):
+        """Expressions reading each leaf of a result of `structure` held in `target`."""
+        if structure is None:
+            return [target]
+        return [leaf for i, part in enumerate(structure[1])
+                for leaf in self.leaves(part, f"{target}[{i}]")]
+
+    def pack(self, structure, slots):
+        """The source building an output of `structure` from the slots `slots` (in order)."""
+        if structure is None:
+            return f"s{next(slots)}"
+        kind, parts = structure
+        items = "".join(self.pack(p, slots) + ", " for p in parts)
+        return f"({items})" if kind is tuple else f"[{items}]"
+
+
+def _compile(steps, n_sources, output_structure, output_slots, updates):
+    """The replay function `replay(sources) -> (outputs, [(hosted index, value)])`."""
+    src = _Source()
+    lines = [f"    {''.join(f's{i}, ' for i in range(n_sources))}= sources"] if n_sources else []
+    for step in steps:
+        call = ", ".join([src.expression(a) for a in step.args]
+                         + [f"{k}={src.expression(v)}" if k.isidentifier() and not keyword.iskeyword(k)
+                            else f"**{{{k!r}: {src.expression(v)}}}"
+                            for k, v in step.kwargs.items()])
+        fn = src.constant(step.fn)
+        if step.structure is None:
+            lines.append(f"    s{step.out_slots[0]} = {fn}({call})")
+            continue
+        lines.append(f"    out = {fn}({call})")
+        for slot, leaf in zip(step.out_slots, src.leaves(step.structure, "out")):
+            if slot is not None:
+                lines.append(f"    s{slot} = {leaf}")
+    outputs = src.pack(output_structure, iter(output_slots))
+    changed = "".join(f"({i}, s{slot}), " for i, slot in updates)
+    lines.append(f"    return {outputs}, [{changed}]")
+    code = "def replay(sources):\n" + "\n".join(lines) + "\n"
+    namespace = dict(src.names)
+    exec(compile(code, "<unikeras tape>", "exec"), namespace)  # noqa: S102 - our own source
+    return namespace["replay"], code
 
 
 class Tape:
     """A recorded call: replays its steps on new sources (inputs, then variable values)."""
 
-    def __init__(self, steps, n_slots, output_structure, output_slots, updates):
-        self.steps, self.n_slots = steps, n_slots
-        self.output_structure, self.output_slots = output_structure, output_slots
+    def __init__(self, steps, n_sources, output_structure, output_slots, updates):
+        self.steps = steps
         self.updates = updates  # (hosted index, slot)
-
-    def replay(self, sources):
-        slots = list(sources)
-        slots.extend([None] * (self.n_slots - len(slots)))
-        for step in self.steps:
-            args = [slots[a.index] if type(a) is _Slot else _resolve(a, slots) for a in step.args]
-            kwargs = step.kwargs
-            if step.dynamic_kwargs:
-                kwargs = dict(kwargs, **{k: _resolve(v, slots) for k, v in step.dynamic_kwargs})
-            out = step.fn(*args, **kwargs)
-            if step.single is not None:
-                slots[step.single] = out
-                continue
-            leaves, _ = _flatten(out)
-            for s, leaf in zip(step.out_slots, leaves):
-                if s is not None:
-                    slots[s] = leaf
-        outputs = [slots[s] for s in self.output_slots]
-        return (_pack(self.output_structure, outputs, iter(range(len(outputs)))),
-                [(i, slots[s]) for i, s in self.updates])
+        self.replay, self.source = _compile(steps, n_sources, output_structure, output_slots,
+                                            updates)
 
 
 def record(run, sources):
@@ -228,5 +258,5 @@ def record(run, sources):
         update_slots = [(i, rec.slot_of(new)) for i, new in updates]
     except Refused as e:
         return outputs, updates, None, str(e)
-    tape = Tape(rec.steps, rec.n_slots, structure, output_slots, update_slots)
+    tape = Tape(rec.steps, rec.n_sources, structure, output_slots, update_slots)
     return outputs, updates, tape, None

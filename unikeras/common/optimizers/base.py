@@ -1,9 +1,10 @@
-"""Optimizers written once with `unikeras.ops`; update formulas follow Keras 3 exactly so
-that results match it numerically.
+"""The base Optimizer: state in backend Variables, gradient processing (clipping, loss
+scaling, accumulation, weight decay, moving averages) and the stateful/stateless apply.
 
-State (iteration count, learning rate, slots) lives in non-trainable Variables, so
-`apply` works eagerly on any backend and `stateless_apply` runs the same code inside a
-StatelessScope for compiled steps (`jax.jit`, `tf.function`).
+Subclasses create their slots in `build` and write one variable's update in
+`update_step` with `unikeras.ops`. Eager updates on a backend whose runtime has
+`optimizer_kernels` (torch) go through its multi-tensor kernel when the subclass names
+one in `fused_kernel` and the step is a plain one (no StatelessScope).
 """
 import inspect
 import re
@@ -15,17 +16,27 @@ from unikeras import config
 from unikeras import ops
 from unikeras.common import dtypes, initializers, naming
 from unikeras.common.ops import dispatch
+from unikeras.common.optimizers import clipping
 from unikeras.common.variables import StatelessScope, Variable, in_stateless_scope, runtime
 
+BASE_ARGUMENTS = ("learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm",
+                  "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+                  "gradient_accumulation_steps", "name")
 
-def _floor_div(x, k):
+
+def base_arguments(arguments):
+    """The base-class keyword arguments out of a subclass constructor's `locals()`."""
+    return {**{k: arguments[k] for k in BASE_ARGUMENTS}, **arguments.get("kwargs", {})}
+
+
+def floor_div(x, k):
     """`x // k` for a non-negative integer tensor and a Python int (exact below 2**24)."""
     return ops.cast(ops.divide(x, k), dtypes.standardize_dtype(x.dtype))
 
 
-def _is_schedule(lr):
-    # Schedule objects (LearningRateSchedule and the like) take the step; plain
-    # functions of no argument are called as they are, like Keras does.
+def is_schedule(lr):
+    """Schedule objects take the step; plain functions of no argument are called as
+    they are, like Keras does."""
     if not callable(lr) or isinstance(lr, Variable):
         return False
     if hasattr(lr, "get_config") and not inspect.isfunction(lr):
@@ -37,32 +48,50 @@ def _is_schedule(lr):
         return False
 
 
+def _check_learning_rate(owner, learning_rate):
+    if isinstance(learning_rate, bool):
+        raise ValueError(f"{owner}: `learning_rate` must be a float, a LearningRateSchedule or "
+                         f"a callable; got {learning_rate!r}.")
+    if isinstance(learning_rate, (int, np.integer, np.floating)):
+        learning_rate = float(learning_rate)
+    if isinstance(learning_rate, float):
+        if not np.isfinite(learning_rate):
+            raise ValueError(f"{owner}: `learning_rate` must be a finite number; got "
+                             f"{learning_rate!r}.")
+        return learning_rate
+    if callable(learning_rate):
+        return learning_rate
+    raise ValueError(f"{owner}: `learning_rate` must be a float, a LearningRateSchedule or a "
+                     f"callable; got {learning_rate!r}.")
+
+
 class Optimizer:
     """Base optimizer: subclasses create slots in `build` and implement `update_step`."""
+
+    fused_kernel = None   # name of a runtime multi-tensor kernel with this exact formula
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
+        owner = type(self).__name__
         if kwargs.pop("decay", None) is not None:
             warnings.warn("Argument `decay` is no longer supported and will be ignored.")
         if kwargs:
-            raise ValueError(f"Argument(s) not recognized: {kwargs}")
-        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be "
-                             f"set; got clipnorm={clipnorm}, clipvalue={clipvalue}, "
-                             f"global_clipnorm={global_clipnorm}.")
-        if gradient_accumulation_steps and not gradient_accumulation_steps >= 2:
-            raise ValueError("`gradient_accumulation_steps` must be an integer >= 2, got "
-                             f"{gradient_accumulation_steps}.")
+            raise ValueError(f"{owner}: argument(s) not recognized: {kwargs}")
+        clipping.check_clip_options(owner, clipnorm, clipvalue, global_clipnorm)
+        if gradient_accumulation_steps is not None and not (
+                isinstance(gradient_accumulation_steps, int) and gradient_accumulation_steps >= 2):
+            raise ValueError(f"{owner}: `gradient_accumulation_steps` must be an integer >= 2, "
+                             f"got {gradient_accumulation_steps!r}.")
         if use_ema:
             if not 0 <= ema_momentum <= 1:
-                raise ValueError(f"`ema_momentum` must be in [0, 1], got {ema_momentum}.")
+                raise ValueError(f"{owner}: `ema_momentum` must be in [0, 1], got {ema_momentum}.")
             if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
                                             or ema_overwrite_frequency < 1):
-                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None, got "
-                                 f"{ema_overwrite_frequency}.")
-        self.name = name or naming.uniquify(naming.to_snake_case(type(self).__name__))
+                raise ValueError(f"{owner}: `ema_overwrite_frequency` must be an integer >= 1 "
+                                 f"or None, got {ema_overwrite_frequency}.")
+        self.name = name or naming.uniquify(naming.to_snake_case(owner))
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
@@ -77,12 +106,7 @@ class Optimizer:
         self._trainable_variables = []
         self._var_index = {}
         self._exclude_ids, self._exclude_pattern = set(), None
-
-        if isinstance(learning_rate, int) and not isinstance(learning_rate, bool):
-            learning_rate = float(learning_rate)
-        if not (callable(learning_rate) or isinstance(learning_rate, float)):
-            raise ValueError("`learning_rate` must be a float, a LearningRateSchedule or a "
-                             f"callable; got {learning_rate!r}.")
+        learning_rate = _check_learning_rate(owner, learning_rate)
         self._learning_rate = learning_rate
         self._create_base_variables(0, learning_rate)
 
@@ -127,14 +151,20 @@ class Optimizer:
 
     def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
         """One slot per variable for each name (interleaved per variable, as Keras orders
-        them); returns a list, or a tuple of lists when `name` is a list."""
+        them); returns a list, or a tuple of lists when `name` is a list (`initializer`
+        may then be a list too)."""
         names = [name] if isinstance(name, str) else list(name)
+        inits = initializer if isinstance(initializer, (list, tuple)) else [initializer] * len(names)
         slots = tuple([] for _ in names)
         for variable in trainable_variables:
-            for i, n in enumerate(names):
-                slots[i].append(None if getattr(variable, "overwrite_with_gradient", False)
-                                else self.add_variable_from_reference(variable, n, initializer))
+            for i, (n, init) in enumerate(zip(names, inits)):
+                slots[i].append(None if self._overwrite_variable_with_gradient(variable)
+                                else self.add_variable_from_reference(variable, n, init))
         return slots[0] if isinstance(name, str) else slots
+
+    @staticmethod
+    def _overwrite_variable_with_gradient(variable):
+        return getattr(variable, "overwrite_with_gradient", False)
 
     def build(self, variables):
         """Create the slots for `variables` (the model's trainable Variables)."""
@@ -158,7 +188,7 @@ class Optimizer:
     def iterations(self):
         """Number of optimizer steps taken (counting accumulated micro-batches as one)."""
         if self.gradient_accumulation_steps:
-            return _floor_div(self._iterations.value, self.gradient_accumulation_steps)
+            return floor_div(self._iterations.value, self.gradient_accumulation_steps)
         return self._iterations
 
     def _get_variable_index(self, variable):
@@ -170,7 +200,7 @@ class Optimizer:
         lr = self._learning_rate
         if isinstance(lr, Variable):
             return lr
-        if _is_schedule(lr):
+        if is_schedule(lr):
             return lr(self._iterations)
         return lr()
 
@@ -187,8 +217,9 @@ class Optimizer:
             else:
                 lr.assign(ops.cast(value, lr.dtype))
         else:
-            raise TypeError("This optimizer was created with a learning-rate schedule, so its "
-                            "learning rate cannot be set to a number.")
+            raise TypeError(f"{type(self).__name__}: this optimizer was created with a "
+                            "learning-rate schedule, so its learning rate cannot be set to a "
+                            "number.")
 
     # --- applying gradients -------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
@@ -197,11 +228,8 @@ class Optimizer:
         self.apply(list(grads), list(trainable_variables))
         return self._iterations
 
-    def apply(self, grads, trainable_variables=None):
-        """Update `trainable_variables` (default: those given to `build`) with `grads`."""
-        grads = list(grads)
-        if not grads:
-            return
+    def _resolve_variables(self, grads, trainable_variables):
+        """The variables the gradients belong to, building the optimizer on first use."""
         if trainable_variables is None:
             if not self.built:
                 raise ValueError(f"Optimizer '{self.name}': pass the variables with the gradients, "
@@ -209,18 +237,25 @@ class Optimizer:
             if len(grads) != len(self._trainable_variables):
                 raise ValueError(f"Optimizer '{self.name}' tracks {len(self._trainable_variables)} "
                                  f"variables but got {len(grads)} gradients.")
-            trainable_variables = self._trainable_variables
-        else:
-            trainable_variables = list(trainable_variables)
-            if len(grads) != len(trainable_variables):
-                raise ValueError(f"Optimizer '{self.name}': got {len(grads)} gradients for "
-                                 f"{len(trainable_variables)} variables.")
-            if not self.built:
-                self.build(trainable_variables)
-            for v in trainable_variables:
-                if id(v) not in self._var_index:
-                    raise ValueError(f"Unknown variable {v}: optimizer '{self.name}' was built for "
-                                     "other variables; create a new optimizer for new variables.")
+            return self._trainable_variables
+        trainable_variables = list(trainable_variables)
+        if len(grads) != len(trainable_variables):
+            raise ValueError(f"Optimizer '{self.name}': got {len(grads)} gradients for "
+                             f"{len(trainable_variables)} variables.")
+        if not self.built:
+            self.build(trainable_variables)
+        for v in trainable_variables:
+            if id(v) not in self._var_index:
+                raise ValueError(f"Unknown variable {v}: optimizer '{self.name}' was built for "
+                                 "other variables; create a new optimizer for new variables.")
+        return trainable_variables
+
+    def apply(self, grads, trainable_variables=None):
+        """Update `trainable_variables` (default: those given to `build`) with `grads`."""
+        grads = list(grads)
+        if not grads:
+            return
+        trainable_variables = self._resolve_variables(grads, trainable_variables)
         if in_stateless_scope():   # functional: let the caller differentiate through it
             self._apply(grads, trainable_variables)
         else:                      # eager: no autograd history for the updates
@@ -270,8 +305,11 @@ class Optimizer:
                              lambda: self._overwrite_with_averages(self._trainable_variables))
 
     def _update(self, grads, trainable_variables):
-        self._apply_weight_decay(trainable_variables)
+        """One optimizer step on already processed gradients."""
         learning_rate = self.learning_rate
+        if self._fused_update(grads, trainable_variables, learning_rate):
+            return
+        self._apply_weight_decay(trainable_variables)
         for g, v in zip(grads, trainable_variables):
             self.update_step(g, v, learning_rate)
 
@@ -279,10 +317,40 @@ class Optimizer:
         """Update one variable (and its slots) from its gradient."""
         raise NotImplementedError(f"{type(self).__name__} must implement update_step().")
 
+    # --- the multi-tensor fast path -----------------------------------------------------------
+    def fused_slots(self):
+        """Slot lists (one entry per built variable) the fused kernel updates, by name."""
+        raise NotImplementedError(f"{type(self).__name__} names a fused kernel but does not "
+                                  "define fused_slots().")
+
+    def fused_hyperparameters(self):
+        """The Python-number hyperparameters of the fused kernel."""
+        return {}
+
+    def _fused_update(self, grads, trainable_variables, learning_rate):
+        """Run the backend's multi-tensor kernel in place; False when there is none."""
+        if self.fused_kernel is None or in_stateless_scope():
+            return False
+        kernels = getattr(runtime(self._iterations._backend), "optimizer_kernels", None)
+        if kernels is None:
+            return False
+        indices = [self._get_variable_index(v) for v in trainable_variables]
+        slots = {name: [slot_list[i].value for i in indices]
+                 for name, slot_list in self.fused_slots().items()}
+        decayed = [self.weight_decay is not None and self._use_weight_decay(v)
+                   for v in trainable_variables]
+        lr = learning_rate.value if isinstance(learning_rate, Variable) else learning_rate
+        step = self.iterations
+        step = step.value if isinstance(step, Variable) else step
+        return kernels.apply(self.fused_kernel, [v.value for v in trainable_variables], grads,
+                             slots, lr, step, self.fused_hyperparameters(),
+                             self.weight_decay, decayed)
+
+    # --- control flow without branches --------------------------------------------------------
     @staticmethod
     def _is_every(step, k):
         """Boolean tensor: `step` is a multiple of `k`."""
-        return ops.equal(step, ops.multiply(_floor_div(ops.convert_to_tensor(step), k), k))
+        return ops.equal(step, ops.multiply(floor_div(ops.convert_to_tensor(step), k), k))
 
     @staticmethod
     def _run_if(condition, fn):
@@ -307,11 +375,11 @@ class Optimizer:
 
     def _overwrite_with_gradients(self, grads, variables):
         """Variables flagged `overwrite_with_gradient` take the gradient as their new value."""
-        if not any(getattr(v, "overwrite_with_gradient", False) for v in variables):
+        if not any(self._overwrite_variable_with_gradient(v) for v in variables):
             return grads, variables
         kept_g, kept_v = [], []
         for g, v in zip(grads, variables):
-            if not getattr(v, "overwrite_with_gradient", False):
+            if not self._overwrite_variable_with_gradient(v):
                 kept_g.append(g)
                 kept_v.append(v)
             elif self.gradient_accumulation_steps:
@@ -326,28 +394,14 @@ class Optimizer:
         return kept_g, kept_v
 
     def _clip_gradients(self, grads):
-        if self.clipnorm and self.clipnorm > 0:
-            return [self._clip_by_norm(g) for g in grads]
-        if self.global_clipnorm and self.global_clipnorm > 0:
-            return clip_by_global_norm(grads, self.global_clipnorm)
-        if self.clipvalue and self.clipvalue > 0:
-            return [ops.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
-        return grads
-
-    def _clip_by_norm(self, values):
-        l2sum = ops.sum(ops.square(values), keepdims=True)
-        positive = ops.greater(l2sum, 0)
-        # Double `where` keeps the gradient of sqrt finite at 0.
-        safe = ops.where(positive, l2sum, ops.ones_like(l2sum))
-        l2norm = ops.where(positive, ops.sqrt(safe), l2sum)
-        return ops.multiply(values, self.clipnorm) / ops.maximum(l2norm, self.clipnorm)
+        return clipping.clip_gradients(grads, self.clipnorm, self.clipvalue, self.global_clipnorm)
 
     # --- weight decay and moving averages -------------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Variables (or name patterns) that weight decay leaves alone."""
         if self.built:
-            raise ValueError("exclude_from_weight_decay() must be called before the optimizer "
-                             "is built.")
+            raise ValueError(f"Optimizer '{self.name}': exclude_from_weight_decay() must be "
+                             "called before the optimizer is built.")
         self._exclude_ids = {id(v) for v in var_list or ()}
         self._exclude_pattern = re.compile("|".join(set(var_names))) if var_names else None
 
@@ -373,13 +427,25 @@ class Optimizer:
                 momentum = ops.cast(not_first, v.dtype) * self.ema_momentum
                 average.assign(momentum * average.value + (1 - momentum) * v.value)
 
-    def _overwrite_with_averages(self, variables):
+    def _averages_of(self, variables):
         if len(variables) != len(self._model_variables_moving_average):
-            raise ValueError(f"Got {len(variables)} variables but the optimizer holds "
-                             f"{len(self._model_variables_moving_average)} moving averages.")
-        for v, average in zip(variables, self._model_variables_moving_average):
+            raise ValueError(f"Optimizer '{self.name}': got {len(variables)} variables but it "
+                             f"holds {len(self._model_variables_moving_average)} moving averages.")
+        return zip(variables, self._model_variables_moving_average)
+
+    def _overwrite_with_averages(self, variables):
+        for v, average in self._averages_of(variables):
             if average is not None:
                 v.assign(average.value)
+
+    def swap_moving_averages(self, variables):
+        """Exchange each variable's value with its moving average (SwapEMAWeights: evaluate
+        or save with the averaged weights, then swap back)."""
+        for v, average in self._averages_of(variables):
+            if average is not None:
+                current = ops.copy(v.value)   # torch assigns in place: keep a copy
+                v.assign(average.value)
+                average.assign(current)
 
     def finalize_variable_values(self, var_list):
         """With `use_ema`, set the variables to their moving averages (end of training)."""
@@ -387,25 +453,29 @@ class Optimizer:
             self._overwrite_with_averages(var_list)
 
     # --- functional API -----------------------------------------------------------------------
-    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
-        """Pure version of `apply`: from optimizer and trainable *values*, return
-        `(new_trainable_values, new_optimizer_values)`; no storage is touched."""
+    def _check_stateless_arguments(self, optimizer_variables, trainable_variables):
         if not self.built:
             raise ValueError(f"Optimizer '{self.name}' must be built before stateless_apply: "
                              "call optimizer.build(trainable_variables).")
-        if len(optimizer_variables) != len(self._variables):
-            raise ValueError(f"Optimizer '{self.name}': expected {len(self._variables)} optimizer "
+        if len(optimizer_variables) != len(self.variables):
+            raise ValueError(f"Optimizer '{self.name}': expected {len(self.variables)} optimizer "
                              f"variable values, got {len(optimizer_variables)}.")
         if len(trainable_variables) != len(self._trainable_variables):
             raise ValueError(f"Optimizer '{self.name}' was built with "
                              f"{len(self._trainable_variables)} variables, got "
                              f"{len(trainable_variables)} trainable values.")
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        """Pure version of `apply`: from optimizer and trainable *values*, return
+        `(new_trainable_values, new_optimizer_values)`; no storage is touched."""
+        self._check_stateless_arguments(optimizer_variables, trainable_variables)
+        state = self.variables
         mapping = dict(zip(self._trainable_variables, trainable_variables))
-        mapping.update(zip(self._variables, optimizer_variables))
+        mapping.update(zip(state, optimizer_variables))
         with StatelessScope(mapping) as scope:
             self.apply(grads)
         return ([scope.values[v] for v in self._trainable_variables],
-                [scope.values[v] for v in self._variables])
+                [scope.values[v] for v in state])
 
     def scale_loss(self, loss):
         """Multiply the loss by `loss_scale_factor` (gradients are divided back in apply)."""
@@ -416,32 +486,33 @@ class Optimizer:
         if not self.built:
             raise ValueError(f"Optimizer '{self.name}' is not built: call "
                              "optimizer.build(trainable_variables) before set_weights().")
-        for v, w in zip(self._variables, weights):
-            if tuple(v.shape) != tuple(w.shape):
+        for v, w in zip(self.variables, weights):
+            if tuple(v.shape) != tuple(np.shape(w)):
                 raise ValueError(f"Optimizer variable {v.path} has shape {v.shape}, got a weight "
-                                 f"of shape {tuple(w.shape)}.")
+                                 f"of shape {tuple(np.shape(w))}.")
             v.assign(w)
 
     def save_own_variables(self, store):
-        for i, v in enumerate(self._variables):
+        for i, v in enumerate(self.variables):
             store[str(i)] = v.numpy()
 
     def load_own_variables(self, store):
-        if len(store.keys()) != len(self._variables):
+        variables = self.variables
+        if len(store.keys()) != len(variables):
             warnings.warn(f"Skipping variable loading for optimizer '{self.name}': it has "
-                          f"{len(self._variables)} variables, the saved one has "
+                          f"{len(variables)} variables, the saved one has "
                           f"{len(store.keys())}.", stacklevel=2)
             return
-        for i, v in enumerate(self._variables):
+        for i, v in enumerate(variables):
             v.assign(store[str(i)])
 
     def get_config(self):
+        from unikeras.common.optimizers import schedules
         lr = self._learning_rate
         if isinstance(lr, Variable):
             lr = float(lr.numpy())
-        elif hasattr(lr, "get_config"):
-            lr = {"module": "keras.optimizers.schedules", "class_name": type(lr).__name__,
-                  "config": lr.get_config(), "registered_name": None}
+        elif isinstance(lr, schedules.LearningRateSchedule) or hasattr(lr, "get_config"):
+            lr = schedules.serialize(lr)
         return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
                 "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
                 "clipvalue": self.clipvalue, "use_ema": self.use_ema,
@@ -452,241 +523,12 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        from unikeras.common.optimizers import schedules
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = _deserialize_schedule(config["learning_rate"], custom_objects)
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"],
+                                                            custom_objects)
         return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
-
-
-def _deserialize_schedule(config, custom_objects=None):
-    name = config.get("class_name")
-    if custom_objects and name in custom_objects:
-        return custom_objects[name].from_config(config.get("config", {}))
-    try:
-        from unikeras.common import schedules
-    except ImportError:
-        raise ValueError(f"Cannot deserialize learning-rate schedule {name!r}.") from None
-    return schedules.deserialize(config)
-
-
-def global_norm(values):
-    """sqrt of the sum of squares of all entries of all tensors."""
-    total = None
-    for v in values:
-        if v is not None:
-            s = ops.sum(ops.square(v))
-            total = s if total is None else total + s
-    return ops.sqrt(total)
-
-
-def clip_by_global_norm(values, clip_norm):
-    """Scale all tensors together so that their global norm is at most `clip_norm`."""
-    norm = global_norm(values)
-    scale = clip_norm * ops.minimum(1.0 / norm, 1.0 / clip_norm)
-    scale = scale + (norm - norm)   # NaN when the norm is not finite, as Keras does
-    return [None if v is None else v * ops.cast(scale, dtypes.standardize_dtype(v.dtype))
-            for v in values]
-
-
-class SGD(Optimizer):
-    """Gradient descent with optional (Nesterov) momentum."""
-
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
-                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
-                         loss_scale_factor=loss_scale_factor,
-                         gradient_accumulation_steps=gradient_accumulation_steps, name=name,
-                         **kwargs)
-        if not isinstance(momentum, float) or not 0 <= momentum <= 1:
-            raise ValueError(f"`momentum` must be a float between [0, 1], got {momentum!r}.")
-        self.momentum = momentum
-        self.nesterov = nesterov
-
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
-        self.momentums = (self.add_optimizer_variables(variables, "momentum")
-                          if self.momentum else [])
-
-    def update_step(self, gradient, variable, learning_rate):
-        lr = ops.cast(learning_rate, variable.dtype)
-        gradient = ops.cast(gradient, variable.dtype)
-        m = self.momentums[self._get_variable_index(variable)] if self.momentum else None
-        if m is None:
-            variable.assign(variable.value - gradient * lr)
-            return
-        momentum = ops.cast(self.momentum, variable.dtype)
-        m.assign(m.value * momentum - gradient * lr)
-        if self.nesterov:
-            variable.assign(variable.value + (m.value * momentum - gradient * lr))
-        else:
-            variable.assign(variable.value + m.value)
-
-    def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
-
-
-class Adam(Optimizer):
-    """Adam: per-parameter steps from bias-corrected first and second moment estimates."""
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None, **kwargs):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
-                         loss_scale_factor=loss_scale_factor,
-                         gradient_accumulation_steps=gradient_accumulation_steps, name=name,
-                         **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.amsgrad = amsgrad
-
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        self._momentums, self._velocities = self.add_optimizer_variables(
-            var_list, ["momentum", "velocity"])
-        if self.amsgrad:
-            self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
-
-    def _update(self, grads, trainable_variables):
-        # The bias-corrected step size depends only on the step: compute it once per apply.
-        self._step_sizes = {}
-        try:
-            super()._update(grads, trainable_variables)
-        finally:
-            self._step_sizes = None
-
-    def _step_size(self, dtype, learning_rate):
-        cache = getattr(self, "_step_sizes", None)
-        if cache is not None and dtype in cache:
-            return cache[dtype]
-        step = ops.cast(self.iterations + 1, dtype)
-        beta_1_power = ops.power(ops.cast(self.beta_1, dtype), step)
-        beta_2_power = ops.power(ops.cast(self.beta_2, dtype), step)
-        # Bias correction folded into the step size, as Keras does.
-        alpha = ops.cast(learning_rate, dtype) * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        if cache is not None:
-            cache[dtype] = alpha
-        return alpha
-
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        gradient = ops.cast(gradient, dtype)
-        i = self._get_variable_index(variable)
-        m, v = self._momentums[i], self._velocities[i]
-        alpha = self._step_size(dtype, learning_rate)
-        m.assign(m.value + (gradient - m.value) * (1 - self.beta_1))
-        v.assign(v.value + (ops.square(gradient) - v.value) * (1 - self.beta_2))
-        v_used = v.value
-        if self.amsgrad:
-            v_hat = self._velocity_hats[i]
-            v_hat.assign(ops.maximum(v_hat.value, v.value))
-            v_used = v_hat.value
-        variable.assign(variable.value - (m.value * alpha) / (ops.sqrt(v_used) + self.epsilon))
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
-
-
-class RMSprop(Optimizer):
-    """RMSprop: steps scaled by a moving average of squared gradients (compile's default)."""
-
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None, **kwargs):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
-                         loss_scale_factor=loss_scale_factor,
-                         gradient_accumulation_steps=gradient_accumulation_steps, name=name,
-                         **kwargs)
-        self.rho = rho
-        self.momentum = momentum
-        self.epsilon = epsilon
-        self.centered = centered
-
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        self._velocities = self.add_optimizer_variables(var_list, "velocity")
-        self._momentums = (self.add_optimizer_variables(var_list, "momentum")
-                           if self.momentum > 0 else [])
-        self._average_gradients = (self.add_optimizer_variables(var_list, "average_gradient")
-                                   if self.centered else [])
-
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        gradient = ops.cast(gradient, dtype)
-        i = self._get_variable_index(variable)
-        velocity = self._velocities[i]
-        rho = self.rho
-        velocity.assign(rho * velocity.value + (1 - rho) * ops.square(gradient))
-        denominator = velocity.value
-        if self.centered:
-            average_grad = self._average_gradients[i]
-            average_grad.assign(rho * average_grad.value + (1 - rho) * gradient)
-            denominator = velocity.value - ops.square(average_grad.value)
-        increment = lr * gradient / ops.sqrt(denominator + self.epsilon)
-        if self.momentum > 0:
-            m = self._momentums[i]
-            m.assign(self.momentum * m.value + increment)
-            increment = m.value
-        variable.assign(variable.value - increment)
-
-    def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
-                "epsilon": self.epsilon, "centered": self.centered}
-
-
-ALL_OBJECTS_DICT = {c.__name__.lower(): c for c in (Optimizer, SGD, Adam, RMSprop)}
-
-
-def serialize(optimizer):
-    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(), "registered_name": None}
-
-
-def deserialize(config, custom_objects=None):
-    """An optimizer from its `serialize` dict (class names match case-insensitively)."""
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or ALL_OBJECTS_DICT.get(name.lower())
-    if cls is None or cls is Optimizer:
-        raise ValueError(f"Unknown optimizer {name!r}; known: {sorted(ALL_OBJECTS_DICT)[1:]}.")
-    return cls.from_config(config.get("config") or {})
-
-
-def get(identifier):
-    """An optimizer from a name ("sgd", "adam", ...), a config dict, a class or an instance."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = deserialize({"class_name": identifier, "config": {}})
-    elif inspect.isclass(identifier) and issubclass(identifier, Optimizer):
-        obj = identifier()
-    else:
-        obj = identifier
-    if isinstance(obj, Optimizer):
-        return obj
-    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}.")
-
-
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize", "deserialize"]

@@ -1,0 +1,111 @@
+"""In-place multi-tensor (`torch._foreach_*`) updates for eager optimizer steps on torch.
+
+Each kernel computes Keras's formula (the one `unikeras.common.optimizers` writes with
+`unikeras.ops`; Adam's regroups it into lerp/addcmul/addcdiv, equal up to rounding) on
+all parameters at once, with the step count and learning rate kept as 0-d tensors on the
+parameters' device: no `.item()`, no NumPy, no per-parameter Python arithmetic.
+`apply` returns False when the inputs are not plain torch tensors of one float dtype and
+device, and the caller then runs the generic per-variable code.
+"""
+import torch
+
+
+def _as_tensor(x, like):
+    if isinstance(x, torch.Tensor):
+        return x.to(device=like.device, dtype=like.dtype)
+    return torch.as_tensor(x, dtype=like.dtype, device=like.device)
+
+
+def _weight_decay(params, decayed, weight_decay, lr):
+    """`p <- p - p * wd * lr` on the parameters not excluded from weight decay."""
+    chosen = [p for p, d in zip(params, decayed) if d]
+    if weight_decay is None or not chosen:
+        return
+    delta = torch._foreach_mul(chosen, weight_decay)
+    torch._foreach_mul_(delta, lr)
+    torch._foreach_sub_(chosen, delta)
+
+
+def _sgd(params, grads, slots, lr, step, h):
+    glr = torch._foreach_mul(grads, lr)
+    if not h["momentum"]:
+        torch._foreach_sub_(params, glr)
+        return
+    m, momentum = slots["momentum"], h["momentum"]
+    torch._foreach_mul_(m, momentum)
+    torch._foreach_sub_(m, glr)
+    if h["nesterov"]:
+        ahead = torch._foreach_mul(m, momentum)
+        torch._foreach_sub_(ahead, glr)
+        torch._foreach_add_(params, ahead)
+    else:
+        torch._foreach_add_(params, m)
+
+
+def _adam(params, grads, slots, lr, step, h):
+    t = step.to(lr.dtype) + 1
+    beta_1_power = torch.pow(torch.tensor(h["beta_1"], dtype=lr.dtype, device=lr.device), t)
+    beta_2_power = torch.pow(torch.tensor(h["beta_2"], dtype=lr.dtype, device=lr.device), t)
+    alpha = lr * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+    m, v = slots["momentum"], slots["velocity"]
+    torch._foreach_lerp_(m, grads, 1 - h["beta_1"])           # m + (g - m) * (1 - beta_1)
+    torch._foreach_mul_(v, h["beta_2"])                        # v + (g * g - v) * (1 - beta_2)
+    torch._foreach_addcmul_(v, grads, grads, 1 - h["beta_2"])
+    if h["amsgrad"]:
+        torch._foreach_maximum_(slots["velocity_hat"], v)
+        v = slots["velocity_hat"]
+    denom = torch._foreach_sqrt(v)                             # p - m * alpha / (sqrt(v) + eps)
+    torch._foreach_add_(denom, h["epsilon"])
+    torch._foreach_div_(denom, alpha)
+    torch._foreach_addcdiv_(params, m, denom, -1)
+
+
+def _rmsprop(params, grads, slots, lr, step, h):
+    rho = h["rho"]
+    v = slots["velocity"]
+    torch._foreach_mul_(v, rho)
+    sq = torch._foreach_mul(grads, grads)
+    torch._foreach_mul_(sq, 1 - rho)
+    torch._foreach_add_(v, sq)
+    if h["centered"]:
+        a = slots["average_gradient"]
+        torch._foreach_mul_(a, rho)
+        torch._foreach_add_(a, torch._foreach_mul(grads, 1 - rho))
+        denom = torch._foreach_sub(v, torch._foreach_mul(a, a))
+        torch._foreach_add_(denom, h["epsilon"])
+    else:
+        denom = torch._foreach_add(v, h["epsilon"])
+    torch._foreach_sqrt_(denom)
+    increment = torch._foreach_mul(grads, lr)
+    torch._foreach_div_(increment, denom)
+    if h["momentum"] > 0:
+        m = slots["momentum"]
+        torch._foreach_mul_(m, h["momentum"])
+        torch._foreach_add_(m, increment)
+        increment = m
+    torch._foreach_sub_(params, increment)
+
+
+KERNELS = {"sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop}
+
+
+def apply(name, params, grads, slots, learning_rate, step, hyper, weight_decay, decayed):
+    """Update `params` and `slots` (dict of tensor lists aligned with `params`) in place
+    with kernel `name`; False when the inputs do not suit a fused update."""
+    kernel = KERNELS.get(name)
+    if kernel is None or not params:
+        return False
+    first = params[0]
+    if not all(isinstance(p, torch.Tensor) and p.dtype == first.dtype
+               and p.device == first.device for p in params):
+        return False
+    if not first.is_floating_point() or not isinstance(step, torch.Tensor):
+        return False
+    if not all(isinstance(g, torch.Tensor) for g in grads):
+        return False
+    grads = [g if g.dtype == first.dtype else g.to(first.dtype) for g in grads]
+    lr = _as_tensor(learning_rate, first)
+    with torch.no_grad():
+        _weight_decay(params, decayed, weight_decay, lr)
+        kernel(params, grads, slots, lr, step.to(first.device), hyper)
+    return True

@@ -1,2 +1,0 @@
-"""`unikeras.optimizers`."""
-from unikeras.common.optimizers import *  # noqa: F401,F403
