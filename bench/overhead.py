@@ -131,6 +131,15 @@ def set_torch_threads(args):
         torch.set_num_threads(args.torch_threads)
 
 
+def shuffled_batches(rng, x, y, batch_size, epochs):
+    """The NumPy batches `fit` walks: a fresh permutation every epoch."""
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for i in range(0, len(x), batch_size):
+            idx = order[i:i + batch_size]
+            yield x[idx], y[idx]
+
+
 class NativeTorchFit:
     """Item 1's plain PyTorch loop (torch.nn MLP, torch.optim.Adam, F.cross_entropy on
     logits) behind a `fit(x, y, batch_size, epochs)` that walks NumPy data as `fit` does:
@@ -149,15 +158,12 @@ class NativeTorchFit:
     def fit(self, x, y, batch_size, epochs, verbose=0):
         import torch
         import torch.nn.functional as F
-        for _ in range(epochs):
-            order = self.rng.permutation(len(x))
-            for i in range(0, len(x), batch_size):
-                idx = order[i:i + batch_size]
-                xb, yb = torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
-                loss = F.cross_entropy(self.model(xb), yb)
-                self.opt.zero_grad(set_to_none=True)
-                loss.backward()
-                self.opt.step()
+        for xb, yb in shuffled_batches(self.rng, x, y, batch_size, epochs):
+            xb, yb = torch.from_numpy(xb), torch.from_numpy(yb)
+            loss = F.cross_entropy(self.model(xb), yb)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
 
 
 class NativeJaxFit:
@@ -188,11 +194,8 @@ class NativeJaxFit:
 
     def fit(self, x, y, batch_size, epochs, verbose=0):
         loss = None
-        for _ in range(epochs):
-            order = self.rng.permutation(len(x))
-            for i in range(0, len(x), batch_size):
-                idx = order[i:i + batch_size]
-                loss = self.step(x[idx], y[idx])
+        for xb, yb in shuffled_batches(self.rng, x, y, batch_size, epochs):
+            loss = self.step(xb, yb)
         loss.block_until_ready()
 
 
@@ -240,11 +243,8 @@ class NativeTfFit:
 
     def fit(self, x, y, batch_size, epochs, verbose=0):
         loss = None
-        for _ in range(epochs):
-            order = self.rng.permutation(len(x))
-            for i in range(0, len(x), batch_size):
-                idx = order[i:i + batch_size]
-                loss = self.step(x[idx], y[idx])
+        for xb, yb in shuffled_batches(self.rng, x, y, batch_size, epochs):
+            loss = self.step(xb, yb)
         loss.numpy()
 
 

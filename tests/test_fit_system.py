@@ -169,6 +169,27 @@ def test_single_batch_methods(backend):
     logs = model.train_on_batch(x, y, return_dict=True)
     np.testing.assert_allclose(logs["loss"], loss, rtol=1e-5)
     assert not np.allclose(model.get_weights()[0], k1), "train_on_batch updates the weights"
+    k1, b1, k2, b2 = model.get_weights()   # predict_on_batch sees the updated weights
+    h = np.maximum(x @ k1 + b1, 0) @ k2 + b2
+    p = np.exp(h - h.max(1, keepdims=True))
+    np.testing.assert_allclose(model.predict_on_batch(x), p / p.sum(1, keepdims=True),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_predict_on_batch_runs_in_inference_mode(backend):
+    with ops.backend_scope(backend):
+        model = uk.Sequential([uk.Input((4,)), layers.Dense(16), layers.Dropout(0.5),
+                               layers.Dense(2)])
+    x = np.random.default_rng(5).standard_normal((3, 4)).astype("float32")
+    k1, b1, k2, b2 = model.get_weights()
+    want = (x @ k1 + b1) @ k2 + b2
+    for _ in range(2):
+        np.testing.assert_allclose(model.predict_on_batch(x), want, rtol=1e-5, atol=1e-6)
+    model.compile(optimizer=uk.optimizers.SGD(0.1), loss="mse")
+    model.fit(x, np.zeros((3, 2), "float32"), verbose=0)
+    k1, b1, k2, b2 = model.get_weights()
+    np.testing.assert_allclose(model.predict_on_batch(x), (x @ k1 + b1) @ k2 + b2,
+                               rtol=1e-5, atol=1e-6)
 
 
 class _ClippedTargetModel(uk.Model):

@@ -390,10 +390,26 @@ class Trainer:
         if backend is None:
             backend = self._backend_name()
             self._set_untracked(_predict_backend=backend)
-        batch = to_backend(to_numpy_structure(x), backend)
+        batch = to_backend(x if isinstance(x, np.ndarray) else to_numpy_structure(x), backend)
+        fast = self._fast_inference(backend, batch)
+        if fast:
+            out = fast(batch)
+            return _to_numpy(out) if not tree.is_nested(out) else tree.map_structure(_to_numpy, out)
         with dispatch.backend_scope(backend):
             out = self._step_fn("predict")([(batch,)])
         return tree.map_structure(_to_numpy, out)
+
+    def _fast_inference(self, backend, batch):
+        """The runtime's lean inference callable (torch: the model's to_torch module), used
+        for a single input tensor when predict_step is not overridden; else None."""
+        if tree.is_nested(batch) or type(self).predict_step is not Trainer.predict_step:
+            return None
+        fast = self.__dict__.get("_inference_fn")
+        if fast is None:
+            maker = getattr(runtime(backend), "inference_function", None)
+            fast = maker(self) if maker is not None else False
+            self._set_untracked(_inference_fn=fast)
+        return fast
 
 
 def _batch_size(leaf):

@@ -97,3 +97,16 @@ def compile_step(fn, variables):
                     v.assign(new)
         return out
     return step
+
+
+def inference_function(model):
+    """`x -> outputs` for batch inference of a model whose weights live in torch: its
+    `to_torch` module (sharing those weights) in eval mode under `no_grad`, whose forward
+    replays the recorded backend calls (the lean path `predict_on_batch` takes)."""
+    from unikeras.adapters.torch_nn.module import to_torch
+    module = to_torch(model).eval()
+
+    def run(x):
+        with torch.no_grad():
+            return module(x)
+    return run

@@ -155,4 +155,4 @@ def to_backend(data, backend):
         if x.dtype == np.float64:
             x = x.astype(config.floatx())
         return table.convert_to_tensor(x)
-    return tree.map_structure(convert, data)
+    return convert(data) if isinstance(data, np.ndarray) else tree.map_structure(convert, data)

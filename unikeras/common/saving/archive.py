@@ -45,7 +45,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
                 "date_saved": datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds")}
     if filepath.endswith(KERAS_SUFFIX):
-        weights_name, weights = KERAS_WEIGHTS, _keras_h5_bytes(model, filepath)
+        weights_name, weights = KERAS_WEIGHTS, _keras_h5_bytes(model, filepath, include_optimizer)
     else:
         weights_name, weights = WEIGHTS, _safetensors_bytes(model, include_optimizer)
     buffer = io.BytesIO()
@@ -68,14 +68,14 @@ def _safetensors_bytes(model, include_optimizer):
     return save(tensors, metadata={"format": "unikeras"})
 
 
-def _keras_h5_bytes(model, filepath):
+def _keras_h5_bytes(model, filepath, include_optimizer):
     """Keras's weights file of `model`, written by `keras_h5` next to `filepath` and read back."""
     import tempfile
     from unikeras.common.saving import keras_h5
     directory = os.path.dirname(os.path.abspath(filepath))
     with tempfile.TemporaryDirectory(dir=directory, prefix=".tmp-") as tmp:
         path = os.path.join(tmp, KERAS_WEIGHTS)
-        keras_h5.write(model, path)
+        keras_h5.write(model, path, include_optimizer)
         with open(path, "rb") as f:
             return f.read()
 

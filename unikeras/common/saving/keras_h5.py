@@ -122,9 +122,10 @@ def variable_keys(model, include_optimizer=True):
     return keys
 
 
-def write(model, filepath):
-    """Write `model`'s weights (and optimizer state) in Keras's layout, atomically: to a
-    temporary file in the same folder, then renamed over `filepath`."""
+def write(model, filepath, include_optimizer=True):
+    """Write `model`'s weights (and, unless `include_optimizer=False`, the optimizer state)
+    in Keras's layout, atomically: to a temporary file in the same folder, then renamed
+    over `filepath`."""
     h5py = require_h5py()
     directory = os.path.dirname(os.path.abspath(filepath))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".weights.h5")
@@ -136,7 +137,7 @@ def write(model, filepath):
                 group.attrs["name"] = obj.name
                 for i, v in enumerate(own_variables(obj)):
                     group.create_dataset(str(i), data=np.asarray(v.numpy()))
-            optimizer = getattr(model, "optimizer", None)
+            optimizer = getattr(model, "optimizer", None) if include_optimizer else None
             if optimizer is not None:
                 group = f.require_group("optimizer/vars")
                 group.attrs["name"] = optimizer.name
