@@ -1,6 +1,7 @@
 """The `unikeras` command: summary, convert (each target read back by its own framework),
-check, and the exit codes and messages of bad input. Runs `main([...])` in-process, plus one
-`python -m unikeras --help` subprocess that must import no framework."""
+check, and the exit codes and messages of bad input. Most cases run `main([...])`
+in-process; subprocesses run `python -m unikeras` as users do (convert, summary, a bad file)
+and check that `--help` imports no framework."""
 import importlib.util
 import os
 import subprocess
@@ -173,3 +174,27 @@ def test_module_help_imports_no_framework():
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
     frameworks = {"torch", "jax", "tensorflow", "openvino", "flax"}
     assert not frameworks & {name.split(".")[0] for name in imported}
+
+
+def _run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "unikeras", *args], capture_output=True,
+                          text=True, timeout=300,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_the_command_as_a_subprocess(saved, tmp_path):
+    """The tool as users run it: `python -m unikeras` (the console script calls the same
+    main): a conversion that loads back, a summary, and a bad file's exit code and message."""
+    out = str(tmp_path / "w.safetensors")
+    done = _run_cli("convert", saved[0], "--to", "safetensors", "-o", out)
+    assert done.returncode == 0, done.stderr
+    model = _mlp()
+    model.load_weights(out)
+    _assert_same_weights(model.get_weights(), saved[1])
+    done = _run_cli("summary", saved[0])
+    assert done.returncode == 0 and "hidden" in done.stdout and "Total params" in done.stdout
+    corrupt = tmp_path / "bad.unikeras"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
+    done = _run_cli("summary", str(corrupt))
+    assert done.returncode == 3
+    assert done.stderr.startswith("unikeras: error: ") and "Traceback" not in done.stderr
