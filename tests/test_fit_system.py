@@ -329,3 +329,12 @@ def test_metrics_that_size_their_state_from_the_data_work_in_compiled_steps(back
     ss_res = ((onehot - p) ** 2).sum(0)
     ss_tot = ((onehot - onehot.mean(0)) ** 2).sum(0)
     np.testing.assert_allclose(logs["r2_score"], np.mean(1 - ss_res / ss_tot), rtol=1e-4)
+
+
+def test_one_target_for_two_outputs_is_an_error_not_a_first_output_loss():
+    x, y, _ = _two_io_data(16)
+    model = _two_io_model(FRAMEWORKS[0])
+    weights = model.get_weights()
+    with pytest.raises(ValueError, match=r"y is a single array but the model has 2 outputs"):
+        model.fit(x, y["reg"], verbose=0)
+    assert _unchanged(model, weights)

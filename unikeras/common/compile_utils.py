@@ -45,8 +45,10 @@ def per_output(spec, names, what, allow_single=True):
     return [spec] * len(names)
 
 
-def flat_targets(y, names, what="y"):
-    """y (an array, a list in output order, or a dict by output name) as a list."""
+def flat_targets(y, names, what="y", broadcast=False):
+    """y (an array, a list in output order, or a dict by output name) as a list aligned with
+    `names`. A single array serves every output only with `broadcast` (sample weights); a
+    single target for several outputs is an error, not a silent first-output-only loss."""
     if isinstance(y, dict):
         missing = [n for n in names if n not in y]
         if len(names) == 1 and len(y) == 1 and missing:
@@ -54,14 +56,15 @@ def flat_targets(y, names, what="y"):
         if missing and len(y) == len(names):
             raise ValueError(f"{what} has keys {sorted(y)} but the model's outputs are {names}.")
         return [y.get(n) for n in names]
-    if isinstance(y, (list, tuple)) and len(names) > 1:
+    if isinstance(y, (list, tuple)) and (len(names) > 1 or len(y) == 1):
         if len(y) != len(names):
             raise ValueError(f"{what} has {len(y)} entries but the model has {len(names)} "
                              f"outputs {names}.")
         return list(y)
-    if isinstance(y, (list, tuple)) and len(y) == 1:
-        return list(y)
-    return [y] * len(names) if len(names) > 1 and what == "sample_weight" else [y]
+    if len(names) == 1 or y is None or broadcast:
+        return [y] * len(names)
+    raise ValueError(f"{what} is a single array but the model has {len(names)} outputs "
+                     f"{names}: give a list in output order or a dict by output name.")
 
 
 def _spec(x):
@@ -109,7 +112,7 @@ class CompileLoss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         from unikeras.common.ops import numpy as onp
         trues, preds = flat_targets(y_true, self.names), tree.flatten(y_pred)
-        weights = flat_targets(sample_weight, self.names, "sample_weight")
+        weights = flat_targets(sample_weight, self.names, "sample_weight", broadcast=True)
         total, parts = None, []
         for fn, w, t, p, sw in zip(self.losses, self.weights, trues, preds, weights):
             if fn is None:
@@ -178,7 +181,7 @@ class CompileMetrics:
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         trues, preds = flat_targets(y_true, self.names), tree.flatten(y_pred)
-        weights = flat_targets(sample_weight, self.names, "sample_weight")
+        weights = flat_targets(sample_weight, self.names, "sample_weight", broadcast=True)
         for i, is_weighted, metric in self._pairs:
             metric.update_state(trues[i], preds[i], sample_weight=weights[i] if is_weighted else None)
 
