@@ -15,6 +15,22 @@ from unikeras.common.layers.recurrent import *  # noqa: F401,F403
 from unikeras.common.layers.regularization import *  # noqa: F401,F403
 from unikeras.common.layers.reshaping import *  # noqa: F401,F403
 
+# Layers that wrap a framework's own modules live in that framework's adapter and load on
+# first use, so `import unikeras.layers` imports no framework.
+_FRAMEWORK_LAYERS = {
+    "TorchModuleWrapper": "unikeras.adapters.torch_nn.module_wrapper",
+    "FlaxLayer": "unikeras.adapters.flax.wrapped_layers",
+    "JaxLayer": "unikeras.adapters.flax.wrapped_layers",
+    "TFSMLayer": "unikeras.adapters.tf_module.saved_model_layer",
+}
+
+
+def __getattr__(name):
+    if name in _FRAMEWORK_LAYERS:
+        import importlib
+        return getattr(importlib.import_module(_FRAMEWORK_LAYERS[name]), name)
+    raise AttributeError(f"module 'unikeras.layers' has no attribute '{name}'")
+
 
 def serialize(layer):
     """A layer's Keras config dict (`module`, `class_name`, `config`, `registered_name`)."""
