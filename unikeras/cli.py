@@ -8,12 +8,9 @@ error (argparse's), 3 a missing, unreadable or invalid model file. Errors go to 
 Frameworks are imported only by the commands that need them, so `unikeras --help` is quick.
 """
 import argparse
-import contextlib
 import importlib.util
 import os
-import shutil
 import sys
-import tempfile
 import textwrap
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BAD_FILE = 0, 1, 2, 3
@@ -123,29 +120,6 @@ def _default_output(path, target):
     return stem + TARGETS[target][0]
 
 
-@contextlib.contextmanager
-def _staging_dir(target):
-    """A temporary folder next to `target` (same file system, so renames are atomic),
-    removed afterwards whatever happens."""
-    parent = os.path.dirname(os.path.abspath(target))
-    staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-unikeras-")
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _replace_dir(source, target):
-    """Move folder `source` to `target`, replacing an existing folder there."""
-    if not os.path.isdir(target):
-        os.replace(source, target)
-        return
-    old = source + "-old"
-    os.replace(target, old)
-    os.replace(source, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _to_openvino(model, out, input_shape):
     import openvino as ov
     from unikeras.adapters.openvino import build_ov_model
@@ -153,7 +127,8 @@ def _to_openvino(model, out, input_shape):
     ov_model = build_ov_model(model, shape)
     if not out.endswith(".xml"):
         raise CliError(f"--to openvino: the output must end in '.xml', got {out!r}.")
-    with _staging_dir(out) as staging:
+    from unikeras.common.saving.atomic import staging_directory
+    with staging_directory(out) as staging:
         staged = os.path.join(staging, "model.xml")
         ov.save_model(ov_model, staged, compress_to_fp16=False)
         os.replace(staged[:-4] + ".bin", out[:-4] + ".bin")
@@ -161,23 +136,11 @@ def _to_openvino(model, out, input_shape):
 
 
 def _to_saved_model(model, out, input_shape):
-    from unikeras.adapters.tf_module import to_tf
     import tensorflow as tf
-    specs = _input_specs(model, input_shape)
-    module = to_tf(model, specs[0][0] if len(specs) == 1 else [s for s, _ in specs])
+    from unikeras.adapters.tf_module import export_saved_model
     signature = [tf.TensorSpec(shape, dtype, name=f"input_{i}")
-                 for i, (shape, dtype) in enumerate(specs)]
-
-    @tf.function(input_signature=signature)
-    def serve(*inputs):
-        outputs = module(inputs[0] if len(inputs) == 1 else list(inputs))
-        return {f"output_{i}": o for i, o in enumerate(tf.nest.flatten(outputs))}
-
-    module.serve = serve
-    with _staging_dir(out) as staging:
-        staged = os.path.join(staging, "saved_model")
-        tf.saved_model.save(module, staged, signatures={"serving_default": serve})
-        _replace_dir(staged, out)
+                 for i, (shape, dtype) in enumerate(_input_specs(model, input_shape))]
+    export_saved_model(model, out, input_signature=signature)
 
 
 def _to_torch(model, out, input_shape):

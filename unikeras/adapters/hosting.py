@@ -70,18 +70,67 @@ def module_paths(hosted):
     return sorted(paths, key=len)
 
 
-def run_hosted(layer, hosted, values, backend, args, kwargs):
-    """Call `layer` with `values` (aligned with `hosted`) standing in for its variables.
+class ByIdentity:
+    """The values a StatelessScope holds, found by comparing variables with `is` along two
+    aligned lists instead of hashing them: what a tracing compiler (torch.compile's dynamo,
+    torch.export) can follow, since it cannot trace a Variable's C-level hash. Lookups are
+    linear, which costs nothing once traced; eager calls keep the dict."""
+
+    __slots__ = ("keys", "items")
+
+    def __init__(self, keys, items):
+        self.keys, self.items = list(keys), list(items)
+
+    def _index(self, key):
+        for i, k in enumerate(self.keys):
+            if k is key:
+                return i
+        return -1
+
+    def get(self, key, default=None):
+        i = self._index(key)
+        return default if i < 0 else self.items[i]
+
+    def __getitem__(self, key):
+        i = self._index(key)
+        if i < 0:
+            raise KeyError(key)
+        return self.items[i]
+
+    def __setitem__(self, key, value):
+        i = self._index(key)
+        if i < 0:
+            self.keys.append(key)
+            self.items.append(value)
+        else:
+            self.items[i] = value
+
+
+def run_hosted(layer, hosted, values, backend, args, kwargs, tracing=False):
+    """Call `layer` with `values` (aligned with `hosted`) standing in for its variables;
+    `tracing` (under a tracing compiler) keys them by identity (`ByIdentity`).
 
     Returns (outputs, updates) where updates lists (index, new value) for every non-trainable
     variable the call assigned (moving statistics, seed states, layer states)."""
-    mapping = {h.variable: v for h, v in zip(hosted, values)}
-    with dispatch.backend_scope(backend), StatelessScope(mapping) as scope:
+    scope = StatelessScope()
+    scope.tracing = tracing
+    variables = [h.variable for h in hosted]
+    scope.values = (ByIdentity(variables, values) if tracing
+                    else dict(zip(variables, values)))
+    with dispatch.backend_scope(backend), scope:
         outputs = layer(*args, **kwargs)
     new = scope.values
     updates = [(i, new[h.variable]) for i, h in enumerate(hosted)
                if h.kind != PARAM and new[h.variable] is not values[i]]
     return outputs, updates
+
+
+def hosted_losses(layer, hosted, values, backend):
+    """`layer.losses` as the host sees it: the losses its last call added, then the weight
+    penalties computed from `values` (the host's current weights, aligned with `hosted`), so
+    they follow training in the host and differentiate there."""
+    with dispatch.backend_scope(backend), StatelessScope(zip([h.variable for h in hosted], values)):
+        return layer.losses
 
 
 def ensure_built(layer, backend, input_shape):
@@ -97,7 +146,7 @@ def ensure_built(layer, backend, input_shape):
 _TRAINING = frozenset({"training"})
 
 # Layers whose call runs user code that a tape cannot see (see unikeras/common/ops/tape.py).
-UNTAPED_LAYERS = frozenset({"Lambda", "TorchModuleWrapper", "FlaxLayer"})
+UNTAPED_LAYERS = frozenset({"Lambda", "TorchModuleWrapper", "FlaxLayer", "JaxLayer", "TFSMLayer"})
 
 
 def tapeable(layer):

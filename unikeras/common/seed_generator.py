@@ -33,7 +33,8 @@ class SeedGenerator:
 
     def next(self, ordered=True):
         from unikeras.common.ops import numpy as onp
-        seed = onp.add(self.state.value, np.array([0, 1], dtype="int32"))
+        state = self.state.value   # [seed, counter]: counter + 1, with ops a tracer follows
+        seed = onp.concatenate([state[:1], onp.add(state[1:], 1)])
         self.state.assign(seed)
         return seed
 

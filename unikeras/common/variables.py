@@ -29,7 +29,11 @@ def runtime(backend):
 
 class StatelessScope:
     """Within the scope, variables in `values` read those values and assignments to any
-    variable are recorded here instead of touching storage."""
+    variable are recorded here instead of touching storage. `tracing` marks a scope that a
+    tracing compiler (torch.compile, torch.export) follows: layers then skip bookkeeping
+    that the compiler would have to guard on."""
+
+    tracing = False
 
     def __init__(self, values=None):
         self.values = dict(values or {})
@@ -47,6 +51,11 @@ class StatelessScope:
 
 def in_stateless_scope():
     return bool(_scopes)
+
+
+def in_tracing_scope():
+    """True inside a StatelessScope marked `tracing` (see StatelessScope)."""
+    return bool(_scopes) and _scopes[-1].tracing
 
 
 class Variable:

@@ -7,12 +7,10 @@ a child module per sublayer, so nnx state paths are the canonical weight paths
 being called, so `nnx.jit` / `nnx.grad` (which call a copy holding tracers) see them.
 """
 import numpy as np
-import jax
 from flax import nnx
 
 from unikeras.adapters import hosting
-
-BACKEND = "jax"
+from unikeras.adapters.flax.functional import BACKEND, as_jax
 
 
 class SeedState(nnx.Variable):
@@ -40,16 +38,9 @@ class _Static:
         self.hosted = hosting.hosted_variables(layer) if layer.built and layer.variables else []
 
 
-def _as_jax(variable):
-    value = variable.value
-    if isinstance(value, jax.Array):
-        return value
-    from unikeras.common.ops import dispatch
-    return jax.numpy.asarray(np.asarray(dispatch.get_table(variable.backend).convert_to_numpy(value)))
-
-
-class FlaxLayer(nnx.Module):
+class NnxModule(nnx.Module):
     """Native nnx module hosting a unikeras layer's variables; see module docstring.
+    (`unikeras.layers.FlaxLayer` is the reverse: an nnx module inside a unikeras model.)
 
     Like `nnx.Dropout`, it runs in training mode unless `deterministic` is True (set by
     `.eval()`) or `training=` is passed to the call."""
@@ -67,7 +58,7 @@ class FlaxLayer(nnx.Module):
             setattr(holders[path[:-1]], path[-1], child)
             holders[path] = child
         for h in self._static.hosted:
-            setattr(holders[h.path[:-1]], h.path[-1], _KINDS[h.kind](_as_jax(h.variable)))
+            setattr(holders[h.path[:-1]], h.path[-1], _KINDS[h.kind](as_jax(h.variable)))
 
     @property
     def layer(self):
@@ -93,6 +84,13 @@ class FlaxLayer(nnx.Module):
             nnx_vars[i].set_value(new)
         return outputs
 
+    @property
+    def losses(self):
+        """The layer's losses: those its last call added, then weight penalties computed
+        from this module's current values (traced under `nnx.grad`, so they differentiate)."""
+        values = [v.get_value() for v in self._nnx_variables()]
+        return hosting.hosted_losses(self._static.layer, self._static.hosted, values, BACKEND)
+
     def get_weights(self):
         """Current weights as NumPy arrays in the layer's `get_weights()` order."""
         by_variable = {h.variable: v for h, v in zip(self._static.hosted, self._nnx_variables())}
@@ -102,4 +100,4 @@ class FlaxLayer(nnx.Module):
 def to_flax(layer, input_shape=None):
     """Materialize `layer` (a unikeras Layer or Model) as a `flax.nnx.Module`; an unbuilt
     layer is built from `input_shape` (batch dim included). Weights are copied in."""
-    return FlaxLayer(layer, input_shape)
+    return NnxModule(layer, input_shape)

@@ -3,6 +3,9 @@
 The layer's `call` runs once with graph nodes as tensors (parameters for the inputs,
 constants for the weights), which yields an `ov.Model`; `ov.compile_model` then gives a
 CompiledModel. The batch dimension (and any other None dim) stays dynamic.
+
+A layer whose call needs an op without an OpenVINO builder (or one that runs another
+framework's module) fails the build with a `NotImplementedError` naming the layer and the op.
 """
 import numpy as np
 import openvino as ov
@@ -12,7 +15,9 @@ from unikeras.adapters import hosting
 from unikeras.adapters.openvino.dense_weights import lay_out_dense_weights
 from unikeras.adapters.openvino.layout import sink_channel_transposes
 from unikeras.common import dtypes, tree
+from unikeras.common.layers.layer import Layer
 from unikeras.common.ops import dispatch
+from unikeras.common.ops.numpy import add as _any_op
 
 BACKEND = "openvino"
 
@@ -31,6 +36,7 @@ def build_ov_model(model, input_shape=None):
     """The `ov.Model` computing `model(inputs, training=False)`."""
     table = dispatch.get_table(BACKEND)
     hosting.ensure_built(model, dispatch.current_backend(), input_shape)
+    _refuse_foreign_layers(model)
     specs = _input_specs(model, input_shape)
     params = [ops_ov.parameter([-1 if d is None else d for d in shape], table.ov_element_type(dtype), name=name)
               for name, shape, dtype in specs]
@@ -40,13 +46,52 @@ def build_ov_model(model, input_shape=None):
     inputs = [p.output(0) for p in params]
     kwargs = {"training": False} if model._call_has_training else {}
     arg = inputs[0] if len(inputs) == 1 else inputs
-    outputs, _ = hosting.run_hosted(model, hosted, values, BACKEND, (arg,), kwargs)
+    try:
+        outputs, _ = hosting.run_hosted(model, hosted, values, BACKEND, (arg,), kwargs)
+    except NotImplementedError as e:
+        raise NotImplementedError(_no_openvino_form(e, model)) from None
     results = []
     for i, out in enumerate(tree.flatten(outputs)):
         result = ops_ov.result(out)
         result.get_output_tensor(0).set_names({f"output_{i}"})
         results.append(result)
     return lay_out_dense_weights(sink_channel_transposes(ov.Model(results, params, model.name)))
+
+
+# Layers that run another framework's module: nothing of theirs can become OpenVINO ops.
+FOREIGN_LAYERS = {"TorchModuleWrapper": "a torch.nn.Module", "FlaxLayer": "a Flax module",
+                  "JaxLayer": "a JAX function", "TFSMLayer": "a TensorFlow SavedModel"}
+
+
+def _refuse_foreign_layers(model):
+    for layer in [model] + model._flat_layers():
+        runs = FOREIGN_LAYERS.get(type(layer).__name__)
+        if runs is not None:
+            raise NotImplementedError(
+                f"openvino: layer '{layer.name}' ({type(layer).__name__}): op 'call' has no "
+                f"OpenVINO form: it runs {runs}. Rebuild the model from unikeras layers "
+                f"(moving the weights) to serve it with OpenVINO.")
+
+
+_OP_CALL = _any_op.__code__  # every public op is this one dispatching function
+
+
+def _no_openvino_form(error, model):
+    """The message for `error` raised while building `model`: the innermost layer being
+    called and the innermost op being dispatched, found on the traceback."""
+    layer, op_name = model, None
+    tb = error.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code is _OP_CALL:
+            op_name = frame.f_locals.get("impl_name", op_name)
+        elif frame.f_code.co_name == "__call__" and isinstance(frame.f_locals.get("self"), Layer):
+            layer = frame.f_locals["self"]
+        tb = tb.tb_next
+    what = f"op '{op_name}'" if op_name else "its call"
+    return (f"openvino: layer '{layer.name}' ({type(layer).__name__}): {what} has no OpenVINO "
+            f"form ({str(error).rstrip('.')}). Serve this model with torch, jax or tensorflow, "
+            "or replace the layer by one whose ops OpenVINO supports.")
 
 
 PRECISIONS = {"f32": "f32", "float32": "f32", "bf16": "bf16", "bfloat16": "bf16",

@@ -69,6 +69,13 @@ class TFLayer(tf.Module):
             tf_vars[i].assign(new)
         return outputs
 
+    @property
+    def losses(self):
+        """The layer's losses: those its last call added, then weight penalties computed
+        from this module's variables (so `tf.GradientTape` sees them)."""
+        return hosting.hosted_losses(self._uk_layer, self._uk_hosted, self._tf_variables(),
+                                     BACKEND)
+
     def get_weights(self):
         """Current weights as NumPy arrays in the layer's `get_weights()` order."""
         by_variable = {h.variable: v for h, v in zip(self._uk_hosted, self._tf_variables())}

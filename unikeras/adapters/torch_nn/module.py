@@ -6,12 +6,25 @@ per sublayer, so `state_dict()` keys are the canonical weight paths with '.'
 (`dense_1.kernel`). `forward` reads them through the module being called (so
 `torch.func.functional_call` and optimizers see the real thing) and runs the layer's math
 with torch ops.
+
+Devices and dtypes (CUDA): `.to("cuda")` / `.cuda()` / `.double()` convert the parameters
+and buffers as for any module, and the layer's torch-held Variables are pointed at the
+converted tensors (`_apply`), so the unikeras model keeps sharing the module's state on the
+new device or dtype. The forward makes every tensor on the device of its inputs (which the
+caller puts on the module's device, as with any module); tapes are keyed by the input's
+device and dtype, so a call on a new device records anew. An unbuilt layer built on its
+first call moves to the device of that call's input.
+
+Compilers: under `torch.compile` and `torch.export(strict=True)` (dynamo) the forward runs
+the layer itself, its variables looked up by identity (`hosting.ByIdentity`), since dynamo
+cannot trace a Variable's hash; eager calls replay tapes (`hosting.TapedCalls`).
 """
 import numpy as np
 import torch
 from torch import nn
 
 from unikeras.adapters import hosting
+from unikeras.common.ops import dispatch
 
 BACKEND = "torch"
 _compiling = torch.compiler.is_compiling
@@ -21,7 +34,6 @@ def _as_torch(variable):
     value = variable.value
     if isinstance(value, torch.Tensor):
         return value.detach() if not isinstance(value, nn.Parameter) else value
-    from unikeras.common.ops import dispatch
     array = dispatch.get_table(variable.backend).convert_to_numpy(value)
     return torch.from_numpy(np.array(array, copy=True))
 
@@ -33,6 +45,7 @@ class TorchLayer(nn.Module):
         super().__init__()
         self._uk_layer = layer
         self._hosted = []
+        dispatch.get_table(BACKEND)  # loaded now: a compiler's first trace cannot import it
         hosting.ensure_built(layer, BACKEND, input_shape)
         if layer.built and layer.variables:
             self._materialize()
@@ -44,13 +57,16 @@ class TorchLayer(nn.Module):
 
     def _materialize(self):
         self._hosted = hosting.hosted_variables(self._uk_layer)
+        # A dotted name (a wrapped torch module's `0.weight`) nests, as in that module.
+        paths = [h.path[:-1] + tuple(h.path[-1].split(".")) for h in self._hosted]
         holders = {(): self}
-        for path in hosting.module_paths(self._hosted):
+        parents = dict.fromkeys(p[:i] for p in paths for i in range(1, len(p)))  # in order
+        for path in sorted(parents, key=len):
             child = nn.Module()
             holders[path[:-1]].add_module(path[-1], child)
             holders[path] = child
-        for h in self._hosted:
-            holder, name = holders[h.path[:-1]], h.path[-1]
+        for h, path in zip(self._hosted, paths):
+            holder, name = holders[path[:-1]], path[-1]
             value = _as_torch(h.variable)
             if h.kind == hosting.PARAM:
                 param = value if isinstance(value, nn.Parameter) else nn.Parameter(value)
@@ -59,9 +75,18 @@ class TorchLayer(nn.Module):
                 holder.register_buffer(name, value.detach(), persistent=h.kind == hosting.STAT)
         # Where each value is read at call time: the holder's own parameter/buffer dict, which
         # is also what torch.func.functional_call and `.to()` swap entries of.
-        self._stores = [(holders[h.path[:-1]], "_parameters" if h.kind == hosting.PARAM
-                         else "_buffers", h.path[-1]) for h in self._hosted]
+        self._stores = [(holders[path[:-1]], "_parameters" if h.kind == hosting.PARAM
+                         else "_buffers", path[-1]) for h, path in zip(self._hosted, paths)]
         self._taped = hosting.TapedCalls(self._uk_layer, self._hosted, BACKEND)
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        for h, value in zip(self._hosted, self._values() if self._hosted else []):
+            variable = h.variable
+            if variable._backend == BACKEND and variable._value is not value:
+                # the module's converted tensor becomes the Variable's storage (shared again)
+                variable._value = value
+        return self
 
     def _values(self):
         return [getattr(holder, kind)[name] for holder, kind, name in self._stores]
@@ -74,7 +99,7 @@ class TorchLayer(nn.Module):
         values = self._values()
         if _compiling():  # dynamo traces the layer itself; a tape would add nothing there
             outputs, updates = hosting.run_hosted(self._uk_layer, self._hosted, values, BACKEND,
-                                                  args, kwargs)
+                                                  args, kwargs, tracing=True)
         else:
             outputs, updates = self._taped(values, args, kwargs)
         if updates:
@@ -90,6 +115,12 @@ class TorchLayer(nn.Module):
         device = args[0].device if isinstance(args[0], torch.Tensor) else None
         if device is not None and device.type != "cpu":
             self.to(device)
+
+    @property
+    def losses(self):
+        """The layer's losses: those its last call added, then weight penalties computed
+        from this module's parameters (differentiable, on their device)."""
+        return hosting.hosted_losses(self._uk_layer, self._hosted, self._values(), BACKEND)
 
     def get_weights(self):
         """Current weights as NumPy arrays in the layer's `get_weights()` order."""

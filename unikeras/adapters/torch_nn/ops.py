@@ -626,9 +626,14 @@ def shape(x):
 
 
 # --- random --------------------------------------------------------------------------------
+_compiling = torch.compiler.is_compiling
+
+
 def _generator(seed, device=None):
-    """None (torch's global RNG) or a torch.Generator seeded deterministically."""
-    if seed is None:
+    """None (torch's global RNG) or a torch.Generator seeded deterministically. Under
+    torch.compile, torch's global RNG (dynamo cannot trace Generators): compiled dropout is
+    then random like `nn.Dropout`, reproducible through `torch.manual_seed`."""
+    if seed is None or _compiling():
         return None
     if isinstance(seed, builtins.int):
         value = seed

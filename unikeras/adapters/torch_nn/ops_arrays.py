@@ -18,6 +18,16 @@ Tensor = torch.Tensor
 _F64 = torch.float64
 
 
+def _sizes(name, value, what="shape"):
+    """`int_tuple`, except while torch traces (torch.compile, torch.export): sizes may then be
+    symbolic, and `int()` of one would pin the program to the traced size (eager calls
+    validate)."""
+    if isinstance(value, (list, tuple)) and (torch.compiler.is_compiling()
+                                             or any(isinstance(v, torch.SymInt) for v in value)):
+        return tuple(value)
+    return _defs.int_tuple(name, value, what)
+
+
 def _name(x):
     return _NAME[x.dtype]
 
@@ -118,7 +128,7 @@ def append(x1, x2, axis=None):
 
 # --- repetition, padding, reordering ---------------------------------------------------------
 def tile(x, repeats):
-    return torch.tile(_to_tensor(x), _defs.int_tuple("tile", repeats, "repeats"))
+    return torch.tile(_to_tensor(x), _sizes("tile", repeats, "repeats"))
 
 
 def repeat(x, repeats, axis=None):
@@ -205,7 +215,7 @@ def take_along_axis(x, indices, axis=None):
 
 
 def broadcast_to(x, shape):
-    return torch.broadcast_to(_to_tensor(x), _defs.int_tuple("broadcast_to", shape))
+    return torch.broadcast_to(_to_tensor(x), _sizes("broadcast_to", shape))
 
 
 def moveaxis(x, source, destination):
@@ -297,7 +307,7 @@ def identity(n, dtype=None):
 
 # --- creation --------------------------------------------------------------------------------
 def empty(shape, dtype=None):
-    return torch.zeros(_defs.int_tuple("empty", shape), dtype=_torch_dtype(dtype))
+    return torch.zeros(_sizes("empty", shape), dtype=_torch_dtype(dtype))
 
 
 def empty_like(x, dtype=None):
@@ -458,7 +468,7 @@ def _start_values(start_indices, xshape, block, device):
 
 def slice_tensor(inputs, start_indices, shape):
     x = _to_tensor(inputs)
-    block = _defs.int_tuple("slice", shape)
+    block = _sizes("slice", shape)
     for a, (s, b) in enumerate(zip(_start_values(start_indices, x.shape, block, x.device),
                                    block)):
         x = torch.narrow(x, a, s, b)
@@ -487,7 +497,7 @@ def _scatter_key(indices, device):
 
 def scatter(indices, values, shape):
     v = _to_tensor(values)
-    out = torch.zeros(_defs.int_tuple("scatter", shape), dtype=v.dtype, device=v.device)
+    out = torch.zeros(_sizes("scatter", shape), dtype=v.dtype, device=v.device)
     return out.index_put(_scatter_key(indices, v.device), v, accumulate=True)
 
 

@@ -31,7 +31,7 @@ from unikeras.common import dtypes, initializers, naming, tree
 from unikeras.common.ops import core as core_ops, dispatch, numpy as onp, tape
 from unikeras.common.seed_generator import SeedGenerator
 from unikeras.common.symbolic import KerasTensor, Node
-from unikeras.common.variables import StatelessScope, Variable, in_stateless_scope
+from unikeras.common.variables import StatelessScope, Variable, in_stateless_scope, in_tracing_scope
 
 _training_stack = []  # `training` values passed explicitly by enclosing calls
 _call_depth = 0       # how many layer calls are running (0: the next call is outermost)
@@ -320,8 +320,8 @@ class Layer:
             del kwargs["training"]
         if _has_keras_tensor(args, kwargs):
             return self._symbolic_call(args, kwargs)
-        if not _call_depth:
-            _generation += 1
+        if not _call_depth and not in_tracing_scope():   # a traced call's counter would be
+            _generation += 1                             # a guard: recompiles on every call
         self.__dict__["_call_generation"] = _generation   # not via __setattr__: hot path
         _call_depth += 1
         if training is not None:

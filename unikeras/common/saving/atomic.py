@@ -1,5 +1,7 @@
 """Writing a file so that readers see the old content or the new, never a partial one."""
+import contextlib
 import os
+import shutil
 import tempfile
 
 
@@ -16,6 +18,27 @@ def write_atomically(path, data):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def staging_directory(target):
+    """A fresh folder next to `target` (the same file system, so renames out of it are
+    atomic), removed afterwards whatever happens."""
+    parent = os.path.dirname(os.path.abspath(target))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(target)}.tmp-")
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def replace_directory(source, target, staging):
+    """Rename folder `source` to `target`; an existing `target` is moved into `staging`
+    first (and deleted with it), so `target` is always the old folder or the new one."""
+    if os.path.lexists(target):
+        os.rename(target, os.path.join(staging, "replaced"))
+    os.rename(source, target)
 
 
 def _umask():
