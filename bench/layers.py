@@ -19,6 +19,7 @@ over reference time: 1.0 is level, below 1.0 unikeras is faster.
 Run:  python bench/layers.py                 (full run)
       python bench/layers.py --quick         (smoke run: checks that everything runs)
       python bench/layers.py --only drop-in,inference --rounds 20 --torch-threads 1
+      python bench/layers.py --only drop-in --nets lstm   (one network of each part)
 
 Tests never assert timings; this script only reports them.
 """
@@ -245,10 +246,16 @@ def summarize(times_a, times_b):
             "b_range_ms": [1e3 * min(times_b), 1e3 * max(times_b)]}
 
 
-def per_network(names, measure):
-    """{name: measure(name)}, a failure recorded as {'error': traceback tail} per network."""
+def selected(names, args):
+    """The networks of `names` that --nets asks for (all of them without --nets)."""
+    return [name for name in names if not args.nets or name in args.nets]
+
+
+def per_network(names, measure, args):
+    """{name: measure(name)} for the `selected` names, a failure recorded as {'error':
+    traceback tail} per network."""
     results = {}
-    for name in names:
+    for name in selected(names, args):
         try:
             results[name] = measure(name)
         except Exception:  # noqa: BLE001 - reported, the other networks still run
@@ -306,7 +313,7 @@ def worker_dropin(args):
                     loss_a=state_a["loss"], loss_b=state_b["loss"])
 
     return {"threads": torch.get_num_threads(),
-            "nets": per_network(("cnn", "lstm", "block"), measure)}
+            "nets": per_network(("cnn", "lstm", "block"), measure, args)}
 
 
 def worker_inference(args):
@@ -335,7 +342,7 @@ def worker_inference(args):
         return dict(summarize(times["a"], times["b"]), max_abs_diff=diff)
 
     return {"threads": torch.get_num_threads(),
-            "nets": per_network(("mlp", "cnn", "lstm"), measure)}
+            "nets": per_network(("mlp", "cnn", "lstm"), measure, args)}
 
 
 def worker_openvino(args):
@@ -387,7 +394,7 @@ def worker_openvino(args):
             out[f"batch_{batch}"] = dict(summarize(times["a"], times["b"]), max_abs_diff=diff)
         return out
 
-    return {"threads": threads, "nets": per_network(("cnn", "lstm"), measure)}
+    return {"threads": threads, "nets": per_network(("cnn", "lstm"), measure, args)}
 
 
 def worker_fit(args):
@@ -404,7 +411,7 @@ def worker_fit(args):
     if backend == "torch":
         set_torch_threads(args)
     models, data, warmup_s, errors = {}, {}, {}, {}
-    for name in ("cnn", "lstm"):
+    for name in selected(("cnn", "lstm"), args):
         try:
             model = build_network(lib, name)
             model.compile(optimizer=lib.optimizers.Adam(LR),
@@ -477,7 +484,7 @@ def measure_fit(backend, args):
                "keras": LayersFitServer("keras", backend, args)}
     results = {}
     try:
-        for name in ("cnn", "lstm"):
+        for name in selected(("cnn", "lstm"), args):
             times, errors = {k: [] for k in servers}, {}
             for key, server in servers.items():
                 error = server.info.get("error") or server.info.get("errors", {}).get(name)
@@ -632,7 +639,8 @@ def print_machine(args):
           f"{args.infer_block} calls per block; openvino {args.ov_block} calls per block at "
           f"batch 1, {max(1, args.ov_block // 10)} at batch 128, threads "
           f"{args.ov_threads or os.cpu_count()}; fit {args.fit_steps} steps per timed call on "
-          f"{','.join(args.backends)}; torch threads {args.torch_threads or 'default'}")
+          f"{','.join(args.backends)}; torch threads {args.torch_threads or 'default'}; networks "
+          f"{','.join(sorted(args.nets)) or 'all'}")
     print(flush=True)
 
 
@@ -673,6 +681,9 @@ def parse_args(argv=None):
     p.add_argument("--ov-threads", type=int, default=0,
                    help="INFERENCE_NUM_THREADS for both OpenVINO models (default: CPU count)")
     p.add_argument("--backends", default=",".join(BACKENDS), help="fit: backends to run")
+    p.add_argument("--nets", default="",
+                   help="comma-separated networks to run, of " + ",".join(INPUT_SHAPES)
+                        + " (default: every network of each part)")
     p.add_argument("--fit-steps", type=int, default=None,
                    help="fit: steps per timed fit call (default 32, --quick 4)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per subprocess")
@@ -696,6 +707,10 @@ def parse_args(argv=None):
         p.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from "
                 + ", ".join(PARTS))
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.nets = {n.strip() for n in args.nets.split(",") if n.strip()}
+    if args.nets - set(INPUT_SHAPES):
+        p.error(f"--nets: unknown network(s) {', '.join(sorted(args.nets - set(INPUT_SHAPES)))}; "
+                "choose from " + ",".join(INPUT_SHAPES))
     return args
 
 

@@ -375,7 +375,6 @@ CATALOG_PARAMS = [
 CATALOG_STATS = ["bn.moving_mean", "bn.moving_variance"]
 CATALOG_SEED = "drop.seed_generator_state"
 BN_MOMENTUM = 0.99  # BatchNormalization's default
-COMPILE_NOTES = "ignore:Dynamo detected a call to a `functools.lru_cache`"
 
 
 def _catalog(seed=0, time=TIME):
@@ -619,7 +618,6 @@ class _NativeHead(nn.Module):
         return self.out(torch.tanh(self.body(tokens)))
 
 
-@pytest.mark.filterwarnings(COMPILE_NOTES)
 def test_torch_compile_fullgraph_without_graph_breaks():
     """The unikeras module traces to one graph (`explain`: no break); a native module holding
     it compiles with fullgraph=True (which raises on any break) into one graph that equals
@@ -664,7 +662,6 @@ def _dense_bn_model():
                               uk.layers.BatchNormalization(name="bn")])
 
 
-@pytest.mark.filterwarnings(COMPILE_NOTES)
 @pytest.mark.filterwarnings("ignore:While compiling, we found certain side effects")  # caches
 @pytest.mark.parametrize("strict", [True, False])
 def test_export_with_a_dynamic_batch(strict):

@@ -1,7 +1,6 @@
 """PyTorch implementations of the neural op family, on torch.nn.functional's fused kernels
 (F.conv*d, F.*pool*d, F.layer_norm, F.rms_norm, F.scaled_dot_product_attention, ...).
 Channels-last layouts are handled with `permute` views at the boundary."""
-import functools
 import math
 
 import torch
@@ -9,6 +8,7 @@ import torch.nn.functional as F
 
 from unikeras import config
 from unikeras.adapters.torch_nn import prepared
+from unikeras.adapters.torch_nn.shape_cache import cached_per_shape
 from unikeras.adapters.torch_nn.ops import (
     _FLOATS, _NAME, _T, _float, _result_dtype, _tensor, _to_tensor, _torch_dtype)
 from unikeras.common import dtypes
@@ -204,7 +204,7 @@ def _hashable(v):
     return tuple(v) if isinstance(v, list) else v
 
 
-@functools.lru_cache(maxsize=512)
+@cached_per_shape(512)
 def _conv_geometry(name, shape, kernel_shape, strides, padding, dilation_rate, depthwise):
     """(strides, symmetric padding, explicit F.pad amounts or None, dilation, groups) of a
     channels-first convolution; cached so that an eager call validates its arguments once."""
@@ -312,7 +312,7 @@ def _pool_args(name, x, pool_size, strides, padding):
         return _pool_geometry(name, x.shape, _hashable(pool_size), _hashable(strides), padding)
 
 
-@functools.lru_cache(maxsize=512)
+@cached_per_shape(512)
 def _pool_geometry(name, shape, pool_size, strides, padding):
     """(n, window, strides, per-dim (before, after) pads, the symmetric padding torch's
     kernels take or None when the pads are not expressible so); cached per call shape."""
@@ -550,6 +550,23 @@ def space_to_depth(x, block_size, data_format="channels_last"):
     return torch.reshape(x, (n, h // b, w // b, c * b * b))
 
 
+def _unmask_blind_rows(q, bias, allowed):
+    """(q, bias, allowed) with the query rows that see no key made to average all values,
+    as Keras's masked softmax does (its logits there all equal the large negative), yet
+    with its gradients: Keras selects the large negative with `where`, so no gradient
+    reaches such a row's query, keys or bias, while an additive mask would pass it on.
+    Such a row runs unmasked with a zeroed query and bias: equal logits, zero gradients.
+    A CPU mask without such rows is returned as it is (checking is free there); on other
+    devices the rewrite always runs, as checking would wait for the device."""
+    seen = allowed.any(-1, keepdim=True)
+    if not torch.compiler.is_compiling() and seen.device.type == "cpu" and bool(seen.all()):
+        return q, bias, allowed
+    q = torch.where(seen, q, torch.zeros((), dtype=q.dtype, device=q.device))
+    if bias is not None:
+        bias = torch.where(seen, bias, torch.zeros((), dtype=bias.dtype, device=bias.device))
+    return q, bias, allowed | ~seen
+
+
 def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
                           flash_attention=None, attn_logits_soft_cap=None):
     q, k, v = _promote_float(query, key, value)
@@ -577,7 +594,8 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
             allowed = causal if allowed is None else allowed & causal
             is_causal = False
         if allowed is not None:
-            # A large finite negative (not -inf): fully masked rows stay finite, as in Keras.
+            q, attn, allowed = _unmask_blind_rows(q, attn, allowed)
+            # A large finite negative (not -inf), as in Keras.
             neg = torch.where(allowed, torch.zeros((), dtype=q.dtype, device=q.device),
                               torch.full((), -big, dtype=q.dtype, device=q.device))
             attn = neg if attn is None else attn + neg

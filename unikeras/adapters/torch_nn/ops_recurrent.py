@@ -13,12 +13,12 @@
   cell computes) as a few torch ops per step after one input projection for all steps.
 - Other activations run the shared scan (`recurrent.scan_rnn_sequence`).
 """
-import functools
 
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from unikeras.adapters.torch_nn import prepared
+from unikeras.adapters.torch_nn.shape_cache import cached_per_shape
 from unikeras.adapters.torch_nn.ops import _float, _tensor
 from unikeras.common.ops import recurrent as _def
 from unikeras.common.symbolic import KerasTensor
@@ -55,10 +55,12 @@ def _weights(kind, kernel, recurrent_kernel, bias):
 
 
 def _prepared_weights(kind, kernel, recurrent_kernel, bias):
-    """`_weights`; for inference made contiguous once per weight version (torch's kernels
-    would copy the transposed views on every call; see `prepared.derived`). With
-    gradients on, the views go to the kernel as they are, as its matmuls read them."""
-    if torch.is_grad_enabled():
+    """`_weights`, contiguous where a kernel would copy the transposed views itself: for
+    inference always, made once per weight version (`prepared.derived`); with gradients
+    on for the LSTM on CPU, whose oneDNN kernel copies them in the forward and again in
+    the backward, where one copy made here is saved for the backward and serves both.
+    Elsewhere the views go to the kernel as they are, as its matmuls read them."""
+    if torch.is_grad_enabled() and not (kind == "lstm" and kernel.device.type == "cpu"):
         return _weights(kind, kernel, recurrent_kernel, bias)
     return prepared.derived(("rnn", kind), (kernel, recurrent_kernel, bias),
                             lambda k, r, b: [p.contiguous() for p in _weights(kind, k, r, b)])
@@ -134,40 +136,42 @@ def _cell_step(kind, activation, params, recurrent_mask):
 
 
 def _gru_step(recurrent_kernel, recurrent_bias, reset_after, recurrent_mask):
-    """step(x_proj_t, [h]) -> [h] for Keras's GRU (gates z, r, h; tanh and sigmoid), where
-    x_proj_t is the step's input projection; h * recurrent_mask enters the recurrent
-    matmuls, the update uses h itself."""
+    """step((x_zr_t, x_h_t), [h]) -> [h] for Keras's GRU (gates z, r, h; tanh and sigmoid),
+    where x_zr_t, x_h_t are the step's input projections of the z, r and of the h gates;
+    h * recurrent_mask enters the recurrent matmuls, the update uses h itself. Gates are
+    split with `split`/`chunk`, whose backward is one concatenation (a slice's backward
+    writes into zeros of the whole tensor)."""
     units = recurrent_kernel.shape[0]
-    kernel_zr, kernel_h = recurrent_kernel[:, :2 * units], recurrent_kernel[:, 2 * units:]
+    kernel_zr, kernel_h = recurrent_kernel.split([2 * units, units], 1)
 
     def step(x_t, states):
-        h = states[0]
+        (x_zr, x_h), h = x_t, states[0]
         dropped = h if recurrent_mask is None else h * recurrent_mask
         if reset_after:
-            rec = torch.mm(dropped, recurrent_kernel)
-            if recurrent_bias is not None:
-                rec = rec + recurrent_bias
-            zr = torch.sigmoid(x_t[:, :2 * units] + rec[:, :2 * units])
-            z, r = zr[:, :units], zr[:, units:]
-            hh = torch.tanh(torch.addcmul(x_t[:, 2 * units:], r, rec[:, 2 * units:]))
+            rec = (torch.mm(dropped, recurrent_kernel) if recurrent_bias is None
+                   else torch.addmm(recurrent_bias, dropped, recurrent_kernel))
+            rec_zr, rec_h = rec.split([2 * units, units], 1)
+            z, r = torch.sigmoid(x_zr + rec_zr).chunk(2, 1)
+            hh = torch.tanh(torch.addcmul(x_h, r, rec_h))
         else:
-            zr = torch.sigmoid(torch.addmm(x_t[:, :2 * units], dropped, kernel_zr))
-            z, r = zr[:, :units], zr[:, units:]
-            hh = torch.tanh(torch.addmm(x_t[:, 2 * units:], r * dropped, kernel_h))
+            z, r = torch.sigmoid(torch.addmm(x_zr, dropped, kernel_zr)).chunk(2, 1)
+            hh = torch.tanh(torch.addmm(x_h, r * dropped, kernel_h))
         return [torch.lerp(hh, h, z)]   # z * h + (1 - z) * hh
     return step
 
 
-def _stepwise(step, xs, states, mask, go_backwards, return_sequences, zero_output):
-    """A loop over time of `step(xs[:, t], states) -> states` (the output is the first
+def _stepwise(step, inputs, states, mask, go_backwards, return_sequences, zero_output):
+    """A loop over time of `step(inputs[t], states) -> states` (the output is the first
     state) with Keras's masking: a masked step keeps the states and outputs zeros
-    (`zero_output`) or the carried output."""
+    (`zero_output`) or the carried output. `inputs` holds each step's inputs (from
+    `unbind`, whose backward is one stack, where indexing would write each step's
+    gradient into zeros of the whole sequence)."""
     if go_backwards:
-        xs = xs.flip(1)
+        inputs = inputs[::-1]
         mask = None if mask is None else mask.flip(1)
     outputs = []
-    for t in range(xs.shape[1]):
-        new = step(xs[:, t], states)
+    for t, x_t in enumerate(inputs):
+        new = step(x_t, states)
         if mask is None:
             states, out = new, new[0]
         else:
@@ -194,21 +198,25 @@ def _looped(kind, activation, x, states, kernel, recurrent_kernel, bias, mask, g
         x_proj = torch.matmul(x, kernel)
         if input_bias is not None:
             x_proj = x_proj + input_bias
+        units = recurrent_kernel.shape[0]
+        x_zr, x_h = x_proj.split([2 * units, units], 2)
         step = _gru_step(recurrent_kernel, recurrent_bias, reset_after, recurrent_mask)
-        return _stepwise(step, x_proj, states, mask, go_backwards, return_sequences,
-                         zero_output)
+        return _stepwise(step, list(zip(x_zr.unbind(1), x_h.unbind(1))), states, mask,
+                         go_backwards, return_sequences, zero_output)
     params = _prepared_weights(kind, kernel, recurrent_kernel, bias)
     step = _cell_step(kind, activation, params, recurrent_mask)
-    return _stepwise(step, x, states, mask, go_backwards, return_sequences, zero_output)
+    return _stepwise(step, x.unbind(1), states, mask, go_backwards, return_sequences,
+                     zero_output)
 
 
-@functools.lru_cache(maxsize=256)
+@cached_per_shape(256)
 def _check_shapes(kind, inputs, states, kernel, recurrent_kernel, bias, mask, reset_after,
                   recurrent_mask):
     """`check_arguments` on the arguments' shapes, once per distinct set of shapes (it
     checks only shapes)."""
-    def like(shape):
-        return None if shape is None else KerasTensor(shape)
+    def like(shape):   # symbolic sizes (torch.export) stay unknown: int() would pin them
+        return None if shape is None else KerasTensor(
+            [d if type(d) is int else None for d in shape])
     _def.check_arguments(kind, like(inputs), [like(s) for s in states], like(kernel),
                          like(recurrent_kernel), like(bias), like(mask), reset_after,
                          like(recurrent_mask))
