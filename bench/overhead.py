@@ -316,7 +316,9 @@ def worker_fit(args):
             model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
             prof.disable()
             buf = io.StringIO()
-            pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(args.profile_top)
+            stats = pstats.Stats(prof, stream=buf)
+            stats.sort_stats("tottime").print_stats(args.profile_top)
+            stats.sort_stats("cumulative").print_stats(args.profile_top)
             emit({"profile": buf.getvalue()})
         elif command == "quit":
             break
@@ -576,7 +578,7 @@ def main_driver(args):
     if profile:
         print()
         print(f"cProfile of one unikeras torch fit call ({args.epochs} epoch(s)), top "
-              f"{args.profile_top} by tottime:")
+              f"{args.profile_top} by tottime, then by cumulative time:")
         print(profile.rstrip())
     load1 = os.getloadavg()
     print()

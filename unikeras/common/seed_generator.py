@@ -34,7 +34,8 @@ class SeedGenerator:
     def next(self, ordered=True):
         from unikeras.common.ops import numpy as onp
         state = self.state.value   # [seed, counter]: counter + 1, with ops a tracer follows
-        seed = onp.concatenate([state[:1], onp.add(state[1:], 1)])
+        seed = onp.concatenate([onp.get_item(state, slice(0, 1)),
+                                onp.add(onp.get_item(state, slice(1, 2)), 1)])
         self.state.assign(seed)
         return seed
 

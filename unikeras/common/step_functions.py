@@ -16,6 +16,11 @@ from unikeras.common.variables import StatelessScope, runtime
 EAGER_BACKENDS = ("torch", "numpy")
 
 
+def runs_eagerly(backend, run_eagerly):
+    """Whether the steps on `backend` run as Python code on every batch (not compiled)."""
+    return run_eagerly or backend in EAGER_BACKENDS
+
+
 def state_variables(model, kind):
     """The variables a step of `kind` reads and may update."""
     if kind == "predict":
@@ -37,7 +42,7 @@ def make_step_function(model, kind, backend, run_eagerly, steps_per_execution,
     already converted to `backend` tensors; the result is the last step's return value.
     `jit_compile` (True, False or "auto") asks tensorflow for XLA; jax always compiles."""
     method = getattr(model, f"{kind}_step")
-    if run_eagerly or backend in EAGER_BACKENDS:
+    if runs_eagerly(backend, run_eagerly):
         def run_eager(batches):
             out = None
             for batch in batches:

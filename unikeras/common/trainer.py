@@ -26,7 +26,8 @@ class Trainer:
                             _step_fns={}, _loss_tracker=None, _compile_loss=None,
                             _compile_metrics=None, _initial_epoch=None, steps_per_execution=1,
                             run_eagerly=False, jit_compile="auto", loss=None,
-                            _predict_backend=None)
+                            _predict_backend=None, _running_backend=None,
+                            _batch_logs_unread=False)
 
     # --- compile ------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -79,6 +80,11 @@ class Trainer:
         variables = self.variables
         return variables[0].backend if variables else dispatch.current_backend()
 
+    def _step_runtime(self):
+        """The runtime of the backend a step runs on: the running loop's (see `_run`), so
+        that steps do not walk the model's variables to find it, else the variables'."""
+        return runtime(self._running_backend or self._backend_name())
+
     # --- building on the first batch -----------------------------------------------------------
     def _build_for(self, batch, kind):
         """Build the model, the compiled loss/metrics and the optimizer from a NumPy batch."""
@@ -129,9 +135,22 @@ class Trainer:
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Update the compiled metrics; returns `get_metrics_result()`."""
+        self._update_compiled_metrics(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def _update_compiled_metrics(self, y, y_pred, sample_weight):
         if self._compile_metrics is not None and y is not None:
             self._compile_metrics.update_state(y, y_pred, sample_weight)
-        return self.get_metrics_result()
+
+    def _step_logs(self, x, y, y_pred, sample_weight):
+        """What the built-in steps return: `compute_metrics(...)`, except that while an
+        eager loop reads no logs of the batch (`_batch_logs_unread`, see `_run`) and
+        `compute_metrics` is this class's, the metrics are only updated (no `result()` per
+        batch) and None is returned."""
+        if self._batch_logs_unread and not _overrides(self, "compute_metrics"):
+            self._update_compiled_metrics(y, y_pred, sample_weight)
+            return None
+        return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def get_metrics_result(self):
         """Each metric's current result (backend scalars), by name."""
@@ -143,11 +162,11 @@ class Trainer:
         for tracker, value in zip(self._part_trackers, parts or []):
             tracker.update_state(value, sample_weight=batch)
 
-    def _loss_and_gradients(self, x, y, sample_weight):
-        """(loss, y_pred, grads) of the trainable variables; non-trainable updates made by
-        the forward pass (moving statistics, seeds) are assigned."""
-        rt = runtime(self._backend_name())
-        trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
+    def _loss_and_gradients(self, x, y, sample_weight, trainable, rt):
+        """(loss, y_pred, grads, loss parts) for the `trainable` variables, on runtime `rt`;
+        non-trainable updates made by the forward pass (moving statistics, seeds) are
+        assigned."""
+        non_trainable = self.non_trainable_variables
         scale = getattr(self.optimizer, "scale_loss", None)
 
         def loss_fn(values, x, y, sample_weight):
@@ -171,27 +190,27 @@ class Trainer:
     def train_step(self, data):
         """One optimization step on a batch `(x, y, sample_weight)`; returns the logs."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        loss, y_pred, grads, parts = self._loss_and_gradients(x, y, sample_weight)
-        rt = runtime(self._backend_name())
+        rt, trainable = self._step_runtime(), self.trainable_variables
+        loss, y_pred, grads, parts = self._loss_and_gradients(x, y, sample_weight, trainable, rt)
         with rt.no_grad():
-            self.optimizer.apply(grads, self.trainable_variables)
+            self.optimizer.apply(grads, trainable)
             self._track_loss(loss, parts, x)
-            return self.compute_metrics(x, y, y_pred, sample_weight)
+            return self._step_logs(x, y, y_pred, sample_weight)
 
     def test_step(self, data):
         """Loss and metrics on a batch, no update; returns the logs."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        with runtime(self._backend_name()).no_grad():
+        with self._step_runtime().no_grad():
             y_pred = self(x, training=False)
             loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
             parts = self._compile_loss.pop_parts() if self._compile_loss is not None else None
             self._track_loss(loss, parts, x)
-            return self.compute_metrics(x, y, y_pred, sample_weight)
+            return self._step_logs(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
         """The model's outputs for a batch."""
         x, _, _ = unpack_x_y_sample_weight(data)
-        with runtime(self._backend_name()).no_grad():
+        with self._step_runtime().no_grad():
             return self(x, training=False)
 
     # --- running steps -------------------------------------------------------------------------
@@ -230,9 +249,24 @@ class Trainer:
             ready.add(kind)
         return built
 
-    def _run(self, kind, group, backend):
+    def _run(self, kind, group, backend, logs_read=True):
+        """Run the `kind` step on a group of NumPy batches, as `backend` tensors, in
+        `backend`'s scope. While it runs, the step methods find the backend in
+        `_running_backend`, and `_batch_logs_unread` tells them that the loop reads no logs
+        of this batch (`logs_read=False`: no callback reads batch logs), so that the
+        built-in step, run eagerly, skips the per-batch `result()` of the metrics (see
+        `_step_logs`). Compiled steps are traced once for every loop, so they always compute
+        their logs."""
         batches = [to_backend(b, backend) for b in group]
-        return self._step_fn(kind)(batches)
+        outer = self._running_backend, self._batch_logs_unread
+        unread = (not logs_read and step_functions.runs_eagerly(backend, self.run_eagerly)
+                  and not _overrides(self, f"{kind}_step"))   # an override may read them
+        self._set_untracked(_running_backend=backend, _batch_logs_unread=unread)
+        try:
+            with dispatch.backend_scope(backend):
+                return self._step_fn(kind)(batches)
+        finally:
+            self._set_untracked(_running_backend=outer[0], _batch_logs_unread=outer[1])
 
     def reset_metrics(self):
         for m in self.metrics:
@@ -269,17 +303,16 @@ class Trainer:
         callbacks.on_train_begin()
         start = self._initial_epoch if self._initial_epoch is not None else initial_epoch
         batch_logs = callbacks.wants("on_train_batch_end")
+        backend = self._backend_name()
         logs = {}
         for epoch in range(start, epochs):
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
             train.on_epoch_begin()
-            step, backend = 0, None
+            step = 0
             for group in self._executions(train, "train"):
-                backend = backend or self._backend_name()
                 callbacks.on_train_batch_begin(step)
-                with dispatch.backend_scope(backend):
-                    step_logs = self._run("train", group, backend)
+                step_logs = self._run("train", group, backend, logs_read=batch_logs)
                 step += len(group)
                 callbacks.on_train_batch_end(step - 1, step_logs if batch_logs else None)
                 if self.stop_training:
@@ -323,8 +356,7 @@ class Trainer:
         for group in self._executions(adapter, "test"):
             backend = backend or self._backend_name()
             callbacks.on_test_batch_begin(step)
-            with dispatch.backend_scope(backend):
-                step_logs = self._run("test", group, backend)
+            step_logs = self._run("test", group, backend, logs_read=batch_logs)
             step += len(group)
             callbacks.on_test_batch_end(step - 1, step_logs if batch_logs else None)
         logs = pythonify_logs(self.get_metrics_result())
@@ -345,8 +377,7 @@ class Trainer:
         for i, group in enumerate(self._executions(adapter, "predict")):
             backend = backend or self._backend_name()
             callbacks.on_predict_batch_begin(i)
-            with dispatch.backend_scope(backend):
-                out = self._run("predict", group, backend)
+            out = self._run("predict", group, backend)
             outputs.append(tree.map_structure(_to_numpy, out))
             callbacks.on_predict_batch_end(i, {"outputs": out})
         callbacks.on_predict_end()
@@ -364,9 +395,7 @@ class Trainer:
         batch = next(iter(adapter.get_numpy_iterator()))
         if not self._built_for(kind):
             self._build_for(batch, kind)
-        backend = self._backend_name()
-        with dispatch.backend_scope(backend):
-            return self._step_fn(kind)([to_backend(batch, backend)])
+        return self._run(kind, [batch], self._backend_name())
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimization step on exactly this batch; the metrics keep accumulating."""
@@ -410,6 +439,11 @@ class Trainer:
             fast = maker(self) if maker is not None else False
             self._set_untracked(_inference_fn=fast)
         return fast
+
+
+def _overrides(model, name):
+    """Whether `model` replaces Trainer's method `name` (in its class or on itself)."""
+    return name in vars(model) or getattr(type(model), name) is not getattr(Trainer, name)
 
 
 def _batch_size(leaf):

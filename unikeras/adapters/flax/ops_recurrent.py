@@ -1,6 +1,7 @@
-"""JAX implementation of the recurrent-sequence op: one input projection for every step, then
-`lax.scan` over time (the shared scan in `unikeras.common.ops.recurrent`), behind `jax.jit`
-so that an eager call compiles once per configuration and shape."""
+"""JAX implementation of the recurrent-sequence op: `lax.scan` over time of the shared step
+(`unikeras.common.ops.recurrent.scan_rnn_sequence`), each step projecting its own input (XLA
+on CPU runs that faster than one projection for all steps), behind `jax.jit` so that an
+eager call compiles once per configuration and shape."""
 import jax
 
 from unikeras.common.ops import recurrent as _def
@@ -8,7 +9,7 @@ from unikeras.common.ops import recurrent as _def
 __all__ = list(_def.IMPL_NAMES)
 
 _STATIC = ("kind", "go_backwards", "return_sequences", "zero_output_for_mask", "activation",
-           "recurrent_activation", "reset_after")
+           "recurrent_activation", "reset_after", "project_per_step")
 
 _scan = jax.jit(_def.scan_rnn_sequence, static_argnames=_STATIC)
 
@@ -23,4 +24,4 @@ def rnn_sequence(kind, inputs, initial_states, kernel, recurrent_kernel, bias=No
                  go_backwards=go_backwards, return_sequences=return_sequences,
                  zero_output_for_mask=zero_output_for_mask, activation=activation,
                  recurrent_activation=recurrent_activation, reset_after=reset_after,
-                 recurrent_mask=recurrent_mask)
+                 recurrent_mask=recurrent_mask, project_per_step=True)

@@ -132,18 +132,56 @@ def compile_step(fn, variables, jit_compile=False):
 
     def call(*args):
         flat = tf.nest.flatten(args)
-        tensors = [i for i, leaf in enumerate(flat) if hasattr(leaf, "shape") and hasattr(leaf, "dtype")]
-        spec_of = _static_spec if jit_compile else _batch_free_spec
-        specs = tuple(spec_of(flat[i]) for i in tensors)
-        fixed = tuple(repr(leaf) for i, leaf in enumerate(flat) if i not in tensors)
-        key = (repr(tf.nest.map_structure(lambda _: 0, args)), specs, fixed)
+        is_tensor = [hasattr(leaf, "shape") and hasattr(leaf, "dtype") for leaf in flat]
+        key = (_structure_key(args), tuple(_tensor_key(leaf, jit_compile) if t else repr(leaf)
+                                           for leaf, t in zip(flat, is_tensor)))
         step = traced.get(key)
         if step is None:
+            tensors = [i for i, t in enumerate(is_tensor) if t]
+            spec_of = _static_spec if jit_compile else _batch_free_spec
+            specs = tuple(spec_of(flat[i]) for i in tensors)
             step = traced[key] = _traced_step(fn, variables, args, flat, tensors, specs,
                                               jit_compile)
-        return step(*[flat[i] for i in tensors])
+        return step(*[leaf for leaf, t in zip(flat, is_tensor) if t])
 
     return call
+
+
+# Leaves that tf.nest never looks into, so a structure of plain containers of them is known
+# without asking tf.nest (whose description costs tens of microseconds a call).
+_PLAIN_LEAVES = (np.ndarray, np.generic, tf.Tensor, type(None), bool, int, float, str)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _structure_key(args):
+    """A hashable key equal for two argument structures that tf.nest flattens alike: the
+    nesting of lists, tuples, namedtuples and dicts when every leaf is plain, else tf.nest's
+    own description of the structure."""
+    try:
+        return _nesting(args)
+    except _NotPlain:
+        return repr(tf.nest.map_structure(lambda _: 0, args))
+
+
+def _nesting(x):
+    if type(x) in (list, tuple) or (isinstance(x, tuple) and hasattr(type(x), "_fields")):
+        return type(x), tuple(_nesting(i) for i in x)
+    if type(x) is dict:
+        return dict, tuple((k, _nesting(x[k])) for k in sorted(x))
+    if isinstance(x, _PLAIN_LEAVES):
+        return 0
+    raise _NotPlain
+
+
+def _tensor_key(value, jit_compile):
+    """What the TensorSpec of `value` depends on (see `_static_spec`, `_batch_free_spec`)."""
+    shape = tuple(value.shape)
+    if shape and not jit_compile:
+        shape = (None,) + shape[1:]
+    return getattr(value.dtype, "name", str(value.dtype)), shape
 
 
 def _batch_free_spec(value):

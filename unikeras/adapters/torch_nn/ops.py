@@ -66,10 +66,11 @@ def _numpy_to_torch(arr):
     """A CPU torch tensor (sharing memory when possible) from a NumPy array."""
     if not arr.flags.writeable:
         arr = arr.copy()
-    try:
-        return torch.as_tensor(arr)
-    except (TypeError, ValueError):
-        pass
+    for convert in (torch.from_numpy, torch.as_tensor):   # from_numpy: the quick common case
+        try:
+            return convert(arr)
+        except (TypeError, ValueError):
+            pass
     if _NP_BFLOAT16 is not None and arr.dtype == _NP_BFLOAT16:
         return torch.as_tensor(np.ascontiguousarray(arr).view(np.int16)).view(torch.bfloat16)
     if arr.dtype.kind in "biufc":   # negative strides or non-native byte order

@@ -44,8 +44,8 @@ def _sgd(params, grads, slots, lr, step, h):
 
 def _adam(params, grads, slots, lr, step, h):
     t = step.to(lr.dtype) + 1
-    beta_1_power = torch.pow(torch.tensor(h["beta_1"], dtype=lr.dtype, device=lr.device), t)
-    beta_2_power = torch.pow(torch.tensor(h["beta_2"], dtype=lr.dtype, device=lr.device), t)
+    beta_1_power = torch.pow(h["beta_1"], t)   # a Python base: no tensor made per step
+    beta_2_power = torch.pow(h["beta_2"], t)
     alpha = lr * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)
     m, v = slots["momentum"], slots["velocity"]
     torch._foreach_lerp_(m, grads, 1 - h["beta_1"])           # m + (g - m) * (1 - beta_1)

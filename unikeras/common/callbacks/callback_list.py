@@ -21,6 +21,11 @@ def _overrides(callback, names):
                for n in names)
 
 
+def _reads_logs(callback, hook):
+    reads = getattr(callback, "_reads_batch_logs", None)
+    return True if reads is None else reads(hook)
+
+
 class CallbackList(Callback):
     """Dispatches every hook to a list of callbacks, adding History and ProgbarLogger when
     asked. Batch hooks go only to callbacks that override them, so a loop with no such
@@ -73,8 +78,10 @@ class CallbackList(Callback):
         return targets
 
     def wants(self, hook):
-        """True when some callback overrides batch hook `hook`, i.e. needs per-batch logs."""
-        return bool(self._targets(hook))
+        """True when some callback overriding batch hook `hook` reads its logs, so the loop
+        must compute them every batch. A callback says it does not with a method
+        `_reads_batch_logs(hook) -> bool` (ProgbarLogger below verbose=1); it is still called."""
+        return any(_reads_logs(c, hook) for c in self._targets(hook))
 
     def _dispatch_batch(self, hook, batch, logs):
         targets = self._targets(hook)

@@ -37,6 +37,11 @@ class ProgbarLogger(Callback):
         if self.verbose and self.epochs > 1:
             print_line(f"Epoch {epoch + 1}/{self.epochs}")
 
+    def _reads_batch_logs(self, hook):
+        """Only the bar of verbose=1 shows the logs of each batch, and never those of the
+        validation inside fit (see CallbackList.wants)."""
+        return self.verbose == 1 and not (hook == "on_test_batch_end" and self._called_in_fit)
+
     def on_train_batch_end(self, batch, logs=None):
         self._update(batch, logs)
 

@@ -51,7 +51,22 @@ class Mean(Metric):
         self.count = self.add_variable((), "zeros", dtype=self.dtype, name="count")
 
     def update_state(self, values, sample_weight=None):
-        self._accumulate(values, sample_weight)
+        if _rank(values) == 0 and sample_weight is not None and _rank(sample_weight) == 0:
+            self._add_weighted_scalar(values, sample_weight)
+        else:
+            self._accumulate(values, sample_weight)
+
+    def _add_weighted_scalar(self, value, weight):
+        """`total += value * weight`, `count += weight`: what `_accumulate` computes for a
+        scalar and a scalar weight (the trainer's loss per batch), without its broadcasting and
+        reductions."""
+        value = ops.cast(value, self.dtype)
+        # A Python number stays one (a scalar operand, converted to the value's dtype by the
+        # op) rather than becoming a new tensor every batch.
+        weight = float(weight) if isinstance(weight, (int, float)) else to_tensor(
+            weight, self.dtype, like=value)
+        self.total.assign(ops.add(self.total.value, ops.multiply(value, weight)))
+        self.count.assign(ops.add(self.count.value, weight))
 
     def _accumulate(self, values, sample_weight, mask=None):
         values, sample_weight = reduce_to_samplewise_values(
@@ -69,6 +84,14 @@ class Mean(Metric):
 
     def result(self):
         return ops.divide_no_nan(self.total.value, ops.cast(self.count, self.dtype))
+
+
+def _rank(x):
+    """The rank of a tensor, NumPy array or Python number (0); None for anything else."""
+    if isinstance(x, (int, float)):
+        return 0
+    shape = getattr(x, "shape", None)
+    return None if shape is None else len(shape)
 
 
 class MeanMetricWrapper(Mean):

@@ -180,18 +180,29 @@ def time_major(x):
 def scan_rnn_sequence(kind, inputs, initial_states, kernel, recurrent_kernel, bias=None, mask=None,
                       go_backwards=False, return_sequences=False, zero_output_for_mask=False,
                       activation="tanh", recurrent_activation="sigmoid", reset_after=True,
-                      recurrent_mask=None):
-    """`rnn_sequence` as one input projection for all steps, then `control.scan` over time
-    of the recurrent part (lax.scan on jax, tf.while_loop on tf, an OpenVINO Loop)."""
+                      recurrent_mask=None, project_per_step=False):
+    """`rnn_sequence` as `control.scan` over time (lax.scan on jax, tf.while_loop on tf, an
+    OpenVINO Loop) of the recurrent part, after one input projection for all steps.
+
+    `project_per_step` moves the input projection into the loop (one small matmul per
+    step): XLA on CPU runs that faster than the step's elementwise gate math reading its
+    slice of a projection precomputed for all steps (jax LSTM(128), 32 steps, batch 64:
+    forward+backward ~1.3x faster)."""
     input_bias, recurrent_bias = split_bias(kind, bias, reset_after)
-    x_proj = nn.dense(inputs, kernel, input_bias)
-    if go_backwards:
-        x_proj = arrays.flip(x_proj, 1)
-        mask = None if mask is None else arrays.flip(mask, 1)
-    mask_tm = None if mask is None else time_major(onp.expand_dims(mask, -1))
     step = make_step(kind, recurrent_kernel, recurrent_bias, activation, recurrent_activation,
                      reset_after, recurrent_mask)
-    outputs, final = masked_scan(step, time_major(x_proj), initial_states, mask_tm,
+    if project_per_step:
+        xs, recurrent_step = inputs, step
+
+        def step(x_t, states):
+            return recurrent_step(nn.dense(x_t, kernel, input_bias), states)
+    else:
+        xs = nn.dense(inputs, kernel, input_bias)
+    if go_backwards:
+        xs = arrays.flip(xs, 1)
+        mask = None if mask is None else arrays.flip(mask, 1)
+    mask_tm = None if mask is None else time_major(onp.expand_dims(mask, -1))
+    outputs, final = masked_scan(step, time_major(xs), initial_states, mask_tm,
                                  zero_output_for_mask, return_sequences)
     if return_sequences:
         return time_major(outputs), final
