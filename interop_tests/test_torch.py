@@ -730,7 +730,7 @@ def _ddp_rank(rank, world, store):
         dist.destroy_process_group()
 
 
-_DDP_PEER = """
+_DDP_RANK = """
 import sys
 import numpy as np
 import torch
@@ -738,29 +738,35 @@ from torch import nn
 from unikeras.adapters.torch_nn import to_torch
 DDP_STEPS, DDP_BATCH, DDP_LR = {steps}, {batch}, {lr}
 {sources}
-state = _ddp_rank(1, 2, sys.argv[1])
-np.savez(sys.argv[2], **{{k: v.numpy() for k, v in state.items()}})
+state = _ddp_rank(int(sys.argv[1]), 2, sys.argv[2])
+np.savez(sys.argv[3], **{{k: v.numpy() for k, v in state.items()}})
 """
 
 
 def test_distributed_data_parallel_on_two_processes_equals_one_process(tmp_path):
-    """Two gloo processes (this one as rank 0, a subprocess as rank 1), each on half the
-    batch: DDP averages the gradients, so after `DDP_STEPS` SGD steps both hold the weights
-    of one process trained on the full batch."""
+    """Two gloo processes, each on half the batch: DDP averages the gradients, so after
+    `DDP_STEPS` SGD steps both hold the weights of one process trained on the full batch.
+    Both ranks are subprocesses on the loopback interface, so a rank that dies fails the
+    test (with its log) instead of leaving the other waiting for it."""
     sources = "\n".join(inspect.getsource(f) for f in (_ddp_model, _ddp_data, _train, _ddp_rank))
-    code = _DDP_PEER.format(steps=DDP_STEPS, batch=DDP_BATCH, lr=DDP_LR, sources=sources)
+    code = _DDP_RANK.format(steps=DDP_STEPS, batch=DDP_BATCH, lr=DDP_LR, sources=sources)
     root = os.path.dirname(os.path.dirname(os.path.abspath(uk.__file__)))
-    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
-    store, peer_out = str(tmp_path / "store"), str(tmp_path / "rank1.npz")
-    peer = subprocess.Popen([sys.executable, "-c", code, store, peer_out], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
+    store = str(tmp_path / "store")
+    outs = [str(tmp_path / f"rank{r}.npz") for r in range(2)]
+    ranks = [subprocess.Popen([sys.executable, "-c", code, str(r), store, outs[r]], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for r in range(2)]
+    logs = []
     try:
-        rank0 = _ddp_rank(0, 2, store)
-        log = peer.communicate(timeout=60)[0].decode()
+        for peer in ranks:
+            logs.append(peer.communicate(timeout=120)[0].decode())
     finally:
-        peer.kill()
-    assert peer.returncode == 0, log
-    rank1 = np.load(peer_out)
+        for peer in ranks:
+            peer.kill()
+    for peer, log in zip(ranks, logs):
+        assert peer.returncode == 0, log
+    rank0 = {k: torch.from_numpy(v) for k, v in np.load(outs[0]).items()}
+    rank1 = np.load(outs[1])
 
     module = to_torch(_ddp_model())
     initial = {k: v.clone() for k, v in module.state_dict().items()}
