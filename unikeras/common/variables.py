@@ -92,6 +92,16 @@ class Variable:
         if not _deferred and dispatch.current_backend() != "openvino":
             self._allocate()
 
+    @classmethod
+    def from_storage(cls, storage, backend, dtype, trainable=True, name=None):
+        """A Variable whose storage is `storage`, an existing tensor or variable of `backend`
+        (shared, not copied): how a layer wrapping another framework's module tracks that
+        module's own weights."""
+        variable = cls(lambda shape, dtype: None, shape=tuple(storage.shape), dtype=dtype,
+                       trainable=trainable, name=name, _deferred=True)
+        variable._backend, variable._value, variable._initializer = backend, storage, None
+        return variable
+
     def _allocate(self):
         """Create the storage on the current backend (deferred variables: on first use)."""
         self._backend = dispatch.current_backend()

@@ -45,15 +45,6 @@ def _distinct(name, taken):
     return candidate
 
 
-def _adopt(tf_variable, name):
-    """A unikeras Variable whose storage is `tf_variable` itself (no copy)."""
-    variable = Variable(lambda shape, dtype: None, shape=tuple(tf_variable.shape),
-                        dtype=tf_variable.dtype.name, trainable=tf_variable.trainable,
-                        name=name, _deferred=True)
-    variable._backend, variable._value, variable._initializer = BACKEND, tf_variable, None
-    return variable
-
-
 class TFSMLayer(Layer):
     """Reload the SavedModel at `filepath` as a layer whose call is its `call_endpoint` (a
     signature such as 'serving_default', or a saved function such as 'serve', which
@@ -90,7 +81,7 @@ class TFSMLayer(Layer):
                         seen.add(id(v))
                         name = _distinct(v.name.split(":")[0], names)
                         names.add(name)
-                        adopted = _adopt(v, name)
+                        adopted = Variable.from_storage(v, BACKEND, v.dtype.name, v.trainable, name)
                         adopted.path = f"{self.name}/{name}"
                         self._own_variables.append(adopted)
 

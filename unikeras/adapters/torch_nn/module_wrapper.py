@@ -29,14 +29,6 @@ from unikeras.common.variables import Variable
 _PROBE_SIZES = (2, 3)  # stand-ins for unknown dims when inferring the output shape
 
 
-def _adopt(tensor, name, trainable):
-    """A Variable whose storage is `tensor` itself (no copy)."""
-    variable = Variable(tensor, dtype=dtypes.standardize_dtype(tensor.dtype),
-                        trainable=trainable, name=name, _deferred=True)
-    variable._backend, variable._value, variable._initializer = "torch", tensor, None
-    return variable
-
-
 def _module_class(module):
     cls = type(module)
     return f"{cls.__module__}.{cls.__qualname__}"
@@ -72,7 +64,8 @@ class TorchModuleWrapper(Layer):
                 continue
             seen.add(id(tensor))
             trainable = id(tensor) in param_ids and tensor.requires_grad
-            self._own_variables.append(_adopt(tensor, key, trainable))
+            self._own_variables.append(Variable.from_storage(
+                tensor, "torch", dtypes.standardize_dtype(tensor.dtype), trainable, key))
             self._torch_names.append(key)
         for v in self._own_variables:
             v.path = f"{self.name}/{v.name}"
