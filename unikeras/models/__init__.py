@@ -2,7 +2,7 @@
 from unikeras.common.models.functional import Functional  # noqa: F401
 from unikeras.common.models.model import Model  # noqa: F401
 from unikeras.common.models.sequential import Sequential  # noqa: F401
-from unikeras.saving import model_from_json  # noqa: F401
+from unikeras.saving import load_model, model_from_json, save_model  # noqa: F401
 
 
 def clone_model(model):

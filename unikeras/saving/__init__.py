@@ -2,6 +2,7 @@
 import json
 
 from unikeras.common.saving.archive import load_model, read_metadata  # noqa: F401
+from unikeras.common.saving.file_editor import KerasFileEditor  # noqa: F401
 from unikeras.common.saving.serialization import (  # noqa: F401
     CustomObjectScope, custom_object_scope, deserialize_keras_object, get_custom_objects,
     get_registered_name, get_registered_object, register_keras_serializable,
@@ -15,10 +16,8 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
 
 
 def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs):
-    """`model.save_weights(filepath, ...)` (sharded files are not written)."""
-    if max_shard_size is not None:
-        raise ValueError("save_weights: sharded weights (max_shard_size) are not supported.")
-    model.save_weights(filepath, overwrite=overwrite, **kwargs)
+    """`model.save_weights(filepath, ...)`."""
+    model.save_weights(filepath, overwrite=overwrite, max_shard_size=max_shard_size, **kwargs)
 
 
 def load_weights(model, filepath, skip_mismatch=False, **kwargs):

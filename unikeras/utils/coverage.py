@@ -26,7 +26,8 @@ NAMESPACES = {"ops": "unikeras.ops", "ops.numpy": "unikeras.ops.numpy",
               "losses": "unikeras.losses", "metrics": "unikeras.metrics",
               "optimizers": "unikeras.optimizers",
               "optimizers.schedules": "unikeras.optimizers.schedules",
-              "callbacks": "unikeras.callbacks"}
+              "callbacks": "unikeras.callbacks", "saving": "unikeras.saving",
+              "models": "unikeras.models"}
 
 
 def catalog(path=CATALOG):

@@ -44,13 +44,16 @@ class Model(Trainer, Layer):
         from unikeras.common.models.summary import format_summary
         (print_fn or print)(format_summary(self, line_length or 80))
 
-    def save_weights(self, filepath, overwrite=True):
-        """Write all weights to a `.safetensors` file (atomically), keyed by layer path."""
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Write all weights atomically: `.safetensors` (keyed by layer path), Keras's
+        `.weights.h5` layout (with the optimizer state), or with `max_shard_size` (GB)
+        Keras's sharded `.weights.json` index and shards."""
         from unikeras.common.saving.weights import save_weights
-        save_weights(self, filepath, overwrite=overwrite)
+        save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Load a `.safetensors` weights file written from any backend."""
+        """Load a `.safetensors`, `.weights.h5` or sharded `.weights.json` weights file
+        written from any backend (or by Keras 3, for the Keras layouts)."""
         from unikeras.common.saving.weights import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 

@@ -45,7 +45,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
                 "date_saved": datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds")}
     if filepath.endswith(KERAS_SUFFIX):
-        weights_name, weights = KERAS_WEIGHTS, _keras_h5_bytes(model, filepath, include_optimizer)
+        from unikeras.common.saving import keras_h5
+        weights_name, weights = KERAS_WEIGHTS, keras_h5.model_bytes(model, include_optimizer)
     else:
         weights_name, weights = WEIGHTS, _safetensors_bytes(model, include_optimizer)
     buffer = io.BytesIO()
@@ -66,18 +67,6 @@ def _safetensors_bytes(model, include_optimizer):
         optimizer.save_own_variables(store)
         tensors.update({OPTIMIZER_PREFIX + k: np.array(v, order="C") for k, v in store.items()})
     return save(tensors, metadata={"format": "unikeras"})
-
-
-def _keras_h5_bytes(model, filepath, include_optimizer):
-    """Keras's weights file of `model`, written by `keras_h5` next to `filepath` and read back."""
-    import tempfile
-    from unikeras.common.saving import keras_h5
-    directory = os.path.dirname(os.path.abspath(filepath))
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".tmp-") as tmp:
-        path = os.path.join(tmp, KERAS_WEIGHTS)
-        keras_h5.write(model, path, include_optimizer)
-        with open(path, "rb") as f:
-            return f.read()
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -144,7 +133,7 @@ def json_member(filepath, name, data):
     return value
 
 
-def _tensors(filepath, data):
+def read_tensors(filepath, data):
     from safetensors.numpy import load
     try:
         return load(data)
@@ -218,7 +207,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                                       WEIGHTS: MAX_WEIGHTS_BYTES})
     config = json_member(filepath, CONFIG, members[CONFIG])
     json_member(filepath, METADATA, members[METADATA])
-    tensors = _tensors(filepath, members[WEIGHTS])
+    tensors = read_tensors(filepath, members[WEIGHTS])
     with safe_mode_scope(safe_mode), CustomObjectScope(custom_objects):
         model = deserialize_keras_object(config, custom_objects)
         if not isinstance(model, Model):

@@ -5,9 +5,13 @@ from unikeras.common.symbolic import KerasTensor
 
 
 def build_config(model):
-    """`{"input_shape": ...}`: the shape of the first call of a model that builds on call;
-    None when its graph is known from its config (functional, Sequential with an Input)."""
+    """`{"input_shape": ...}`, as Keras writes it: the input shape of a Sequential model
+    that knows it, the shape of the first call of a model that builds on call, and None
+    for a functional model (its config holds its graph)."""
+    from unikeras.common.models.sequential import Sequential
     shape = getattr(model, "_build_input_shape", None)
+    if shape is None and isinstance(model, Sequential) and model._input_layer is not None:
+        shape = model._input_layer.batch_shape
     return {"input_shape": None if shape is None else _as_lists(shape)}
 
 

@@ -8,12 +8,13 @@ in creation order, trainable ones first. The group `vars` carries the owner's na
 attribute, and a compiled model's optimizer is stored under `optimizer/vars`. h5py is an
 optional dependency (the `unikeras[h5]` extra): it is imported only here, on use.
 """
+import io
 import os
-import tempfile
 
 import numpy as np
 
 from unikeras.common.naming import to_snake_case
+from unikeras.common.saving.atomic import write_atomically
 
 H5_EXTRA_HINT = "reading and writing '.weights.h5' files needs h5py: pip install 'unikeras[h5]'"
 
@@ -110,44 +111,50 @@ def _join(*parts):
     return "/".join(p for p in parts if p)
 
 
+def stored_groups(model, include_optimizer=True):
+    """`(group path, owner name, variables)` for every object of the tree in Keras's file
+    order, then the optimizer's (`optimizer`) when the model has one and it is wanted."""
+    groups = [(path, obj.name, own_variables(obj)) for path, obj in object_groups(model)]
+    optimizer = getattr(model, "optimizer", None) if include_optimizer else None
+    if optimizer is not None:
+        groups.append(("optimizer", optimizer.name, list(optimizer.variables)))
+    return groups
+
+
 def variable_keys(model, include_optimizer=True):
     """`(key, Variable)` for every stored variable: `layers/dense/vars/0`, ... then the
     optimizer's `optimizer/vars/<i>` when the model has one."""
-    keys = []
-    for path, obj in object_groups(model):
-        keys += [(_join(path, "vars", str(i)), v) for i, v in enumerate(own_variables(obj))]
-    optimizer = getattr(model, "optimizer", None) if include_optimizer else None
-    if optimizer is not None:
-        keys += [(f"optimizer/vars/{i}", v) for i, v in enumerate(optimizer.variables)]
-    return keys
+    return [(_join(path, "vars", str(i)), v)
+            for path, _, variables in stored_groups(model, include_optimizer)
+            for i, v in enumerate(variables)]
+
+
+def to_bytes(groups):
+    """An HDF5 file in Keras's layout, as bytes: `groups` is `(group path, owner name,
+    {dataset name: array})` for each object (the `vars` group carries the owner's name)."""
+    h5py = require_h5py()
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        for path, owner, arrays in groups:
+            group = f.require_group(_join(path, "vars"))
+            if owner is not None:
+                group.attrs["name"] = owner
+            for name, array in arrays.items():
+                group.create_dataset(name, data=np.asarray(array))
+    return buffer.getvalue()
+
+
+def model_bytes(model, include_optimizer=True):
+    """`model`'s weights (and, unless `include_optimizer=False`, its optimizer state) as the
+    bytes of a Keras weights file."""
+    return to_bytes([(path, owner, {str(i): v.numpy() for i, v in enumerate(variables)})
+                     for path, owner, variables in stored_groups(model, include_optimizer)])
 
 
 def write(model, filepath, include_optimizer=True):
-    """Write `model`'s weights (and, unless `include_optimizer=False`, the optimizer state)
-    in Keras's layout, atomically: to a temporary file in the same folder, then renamed
-    over `filepath`."""
-    h5py = require_h5py()
-    directory = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".weights.h5")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            for path, obj in object_groups(model):
-                group = f.require_group(_join(path, "vars"))
-                group.attrs["name"] = obj.name
-                for i, v in enumerate(own_variables(obj)):
-                    group.create_dataset(str(i), data=np.asarray(v.numpy()))
-            optimizer = getattr(model, "optimizer", None) if include_optimizer else None
-            if optimizer is not None:
-                group = f.require_group("optimizer/vars")
-                group.attrs["name"] = optimizer.name
-                for i, v in enumerate(optimizer.variables):
-                    group.create_dataset(str(i), data=np.asarray(v.numpy()))
-        os.replace(tmp, filepath)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write `model`'s weights file in Keras's layout atomically (a temporary file in the
+    same folder, renamed over `filepath`)."""
+    write_atomically(filepath, model_bytes(model, include_optimizer))
 
 
 class _OutsideData(Exception):

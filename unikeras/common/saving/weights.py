@@ -1,4 +1,5 @@
-"""Weights files: `.safetensors` keyed by layer path, or Keras 3's `.weights.h5` layout.
+"""Weights files: `.safetensors` keyed by layer path, or Keras 3's `.weights.h5` layout
+(also sharded: a `.weights.json` index beside `.weights.h5` shards, see `sharded`).
 
 The safetensors path (`dense_1/kernel`) is the contract across backends: the same names key
 torch state_dicts (with '.'), nnx state paths and tf variable names. `.weights.h5` files
@@ -12,10 +13,10 @@ import os
 
 import numpy as np
 
-from unikeras.common.saving import keras_h5
+from unikeras.common.saving import keras_h5, sharded
 from unikeras.common.saving.atomic import write_atomically
 
-SUFFIXES = (".safetensors", ".weights.h5")
+SUFFIXES = (".safetensors", ".weights.h5", sharded.INDEX_SUFFIX)
 
 
 def weight_paths(layer):
@@ -35,15 +36,29 @@ def _format_of(filepath, action):
     for suffix in SUFFIXES:
         if filepath.endswith(suffix):
             return suffix
-    raise ValueError(f"{action}: the file name must end in '.safetensors' or '.weights.h5', "
-                     f"got {filepath!r}.")
+    raise ValueError(f"{action}: the file name must end in '.safetensors', '.weights.h5' or "
+                     f"'{sharded.INDEX_SUFFIX}' (sharded), got {filepath!r}.")
 
 
-def save_weights(model, filepath, overwrite=True):
+def save_weights(model, filepath, overwrite=True, max_shard_size=None):
     """Write `model`'s weights to `filepath` (atomically), in the format its suffix names;
-    a `.weights.h5` file also holds a compiled model's optimizer state, as Keras's does."""
+    a `.weights.h5` file also holds a compiled model's optimizer state, as Keras's does.
+    `max_shard_size` (GB) writes Keras's sharded layout: a `.weights.json` index (a
+    `.weights.h5` name is changed to it, as Keras does) beside the shards."""
     filepath = os.fspath(filepath)
     suffix = _format_of(filepath, "save_weights")
+    if max_shard_size is not None or suffix == sharded.INDEX_SUFFIX:
+        if suffix == ".safetensors":
+            raise ValueError("save_weights: sharded weights are written in Keras's layout; "
+                             f"name the index '<name>{sharded.INDEX_SUFFIX}', got {filepath!r}.")
+        if max_shard_size is None:
+            raise ValueError(f"save_weights: {filepath!r} names a sharded index; pass "
+                             "max_shard_size (GB per shard).")
+        filepath = sharded.index_path(filepath)
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False.")
+        sharded.save_sharded(model, filepath, max_shard_size)
+        return
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False.")
     if suffix == ".weights.h5":
@@ -55,7 +70,7 @@ def save_weights(model, filepath, overwrite=True):
     write_atomically(filepath, save(tensors, metadata=metadata))
 
 
-def _read_safetensors(filepath):
+def read_safetensors(filepath):
     from safetensors import safe_open
     try:
         with safe_open(filepath, framework="numpy") as f:
@@ -70,7 +85,7 @@ def _read_safetensors(filepath):
 
 
 def load_weights(model, filepath, skip_mismatch=False):
-    """Assign weights from a `.safetensors` or `.weights.h5` file.
+    """Assign weights from a `.safetensors`, `.weights.h5` or sharded `.weights.json` file.
 
     safetensors files match by path; when the paths differ (layers named differently in
     this process) but count and shapes line up, they load by position. `.weights.h5` files
@@ -78,10 +93,14 @@ def load_weights(model, filepath, skip_mismatch=False):
     model's optimizer (built first) and is ignored by a model without one.
     `skip_mismatch=True` loads what matches and leaves the rest as it is."""
     filepath = os.fspath(filepath)
-    if _format_of(filepath, "load_weights") == ".weights.h5":
+    suffix = _format_of(filepath, "load_weights")
+    if suffix == sharded.INDEX_SUFFIX:
+        load_keras_h5_weights(model, sharded.read_sharded(filepath), filepath, skip_mismatch)
+        return
+    if suffix == ".weights.h5":
         load_keras_h5_weights(model, keras_h5.read(filepath), filepath, skip_mismatch)
         return
-    stored = _read_safetensors(filepath)
+    stored = read_safetensors(filepath)
     targets = weight_paths(model)
     if ({p for p, _ in targets} != set(stored) and len(stored) == len(targets)
             and all(tuple(a.shape) == tuple(v.shape)
