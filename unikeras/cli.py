@@ -121,18 +121,12 @@ def _default_output(path, target):
 
 
 def _to_openvino(model, out, input_shape):
-    import openvino as ov
     from unikeras.adapters.openvino import build_ov_model
-    shape = None if input_shape is None else (None,) + tuple(input_shape)
-    ov_model = build_ov_model(model, shape)
+    from unikeras.adapters.openvino.compiled import save_ir
     if not out.endswith(".xml"):
         raise CliError(f"--to openvino: the output must end in '.xml', got {out!r}.")
-    from unikeras.common.saving.atomic import staging_directory
-    with staging_directory(out) as staging:
-        staged = os.path.join(staging, "model.xml")
-        ov.save_model(ov_model, staged, compress_to_fp16=False)
-        os.replace(staged[:-4] + ".bin", out[:-4] + ".bin")
-        os.replace(staged, out)   # last: the .xml names a complete .bin
+    shape = None if input_shape is None else (None,) + tuple(input_shape)
+    save_ir(build_ov_model(model, shape), out)
 
 
 def _to_saved_model(model, out, input_shape):

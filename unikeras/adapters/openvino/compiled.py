@@ -7,6 +7,8 @@ CompiledModel. The batch dimension (and any other None dim) stays dynamic.
 A layer whose call needs an op without an OpenVINO builder (or one that runs another
 framework's module) fails the build with a `NotImplementedError` naming the layer and the op.
 """
+import os
+
 import numpy as np
 import openvino as ov
 from openvino import opset16 as ops_ov
@@ -149,8 +151,23 @@ class CompiledModel:
         return outs[0] if self._n_outputs == 1 else outs
 
     def save(self, path, compress_to_fp16=False):
-        """Write OpenVINO IR (`.xml` + `.bin`); weights stay float32 unless asked."""
-        ov.save_model(self.ov_model, path, compress_to_fp16=compress_to_fp16)
+        """Write OpenVINO IR (`.xml` + `.bin`, atomically); weights stay float32 unless asked."""
+        save_ir(self.ov_model, path, compress_to_fp16=compress_to_fp16)
+
+
+def save_ir(ov_model, path, compress_to_fp16=False):
+    """`ov.save_model` made crash-safe: the IR is written in a staging folder beside `path`,
+    then the `.bin` and last the `.xml` are renamed into place, so a reader finds the old
+    pair or the new one, never a truncated file."""
+    from unikeras.common.saving.atomic import staging_directory
+    path = os.fspath(path)
+    if not path.endswith(".xml"):
+        raise ValueError(f"OpenVINO IR: the file name must end in '.xml', got {path!r}.")
+    with staging_directory(path) as staging:
+        staged = os.path.join(staging, "model.xml")
+        ov.save_model(ov_model, staged, compress_to_fp16=compress_to_fp16)
+        os.replace(staged[:-4] + ".bin", path[:-4] + ".bin")
+        os.replace(staged, path)   # last: the .xml names a complete .bin
 
 
 def _np_dtype(parameter):
