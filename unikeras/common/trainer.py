@@ -181,9 +181,10 @@ class Trainer:
         values = [v.value for v in trainable]
         (_, (loss, y_pred, new_nt, parts)), grads = rt.value_and_grad(loss_fn)(
             values, x, y, sample_weight)
-        with rt.no_grad():
-            for v, new in zip(non_trainable, new_nt):
-                if new is not None:
+        updates = [(v, new) for v, new in zip(non_trainable, new_nt) if new is not None]
+        if updates:
+            with rt.no_grad():
+                for v, new in updates:
                     v.assign(new)
         return loss, y_pred, grads, parts
 

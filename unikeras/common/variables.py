@@ -17,6 +17,16 @@ _scopes = []
 
 _runtimes = {}
 
+tracking_version = 0   # see note_tracking_change
+
+
+def note_tracking_change():
+    """Record that something the variable lists of layers depend on has changed (a layer
+    attribute or tracked list, a variable's `trainable`): layers cache those lists (the
+    training loop reads them every step) and recompute them when this count moved."""
+    global tracking_version
+    tracking_version += 1
+
 
 def runtime(backend):
     """The non-op services (variables, gradients, compiled steps) of a backend."""
@@ -119,14 +129,26 @@ class Variable:
             self._allocate()
 
     @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, trainable):
+        self._trainable = trainable
+        note_tracking_change()
+
+    @property
     def value(self):
-        for scope in reversed(_scopes):
-            v = scope.values.get(self)
-            if v is not None:
-                return v
-        if self._value is None and self._initializer is not None:
+        if _scopes:
+            for scope in reversed(_scopes):
+                v = scope.values.get(self)
+                if v is not None:
+                    return v
+        value = self._value
+        if value is None and self._initializer is not None:
             self._allocate()
-        return self._value
+            value = self._value
+        return value
 
     def assign(self, value):
         """Set the value (recorded by the active StatelessScope, if any)."""

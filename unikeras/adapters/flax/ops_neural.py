@@ -454,9 +454,12 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 @functools.partial(jax.jit, static_argnames=("from_logits", "axis", "eps"), inline=True)
 def _scce(t, o, from_logits, axis, eps):
-    lp = jnp.moveaxis(_log_probs(o, from_logits, axis, eps), axis, -1)
-    idx = t[..., None]
-    return -jnp.take_along_axis(lp, idx, axis=-1)[..., 0]
+    # Each label's log-probability picked by a select against the class index and a sum:
+    # XLA fuses both into the log-softmax's own loops, where a gather (and the scatter of
+    # its gradient) runs as separate kernels. Labels outside [0, classes) get 0.
+    lp = _log_probs(o, from_logits, axis, eps)
+    hit = lax.broadcasted_iota(t.dtype, lp.shape, axis) == jnp.expand_dims(t, axis)
+    return -jnp.sum(jnp.where(hit, lp, 0), axis=axis)
 
 
 # --- the rest --------------------------------------------------------------------------------

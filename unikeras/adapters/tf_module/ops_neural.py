@@ -431,15 +431,22 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     if t.shape.rank == r and t.shape[-1] == 1:
         t = tf.squeeze(t, -1)
     a = _def.canonical_axis("sparse_categorical_crossentropy", axis, r)
-    if a != r - 1:
-        o = tf.transpose(o, [i for i in range(r) if i != a] + [a])
     t = tf.cast(t, tf.int32)
-    if from_logits:
+    if from_logits:  # one fused kernel, which also yields the gradient
+        if a != r - 1:
+            o = tf.transpose(o, [i for i in range(r) if i != a] + [a])
         return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=t, logits=o)
     eps = config.epsilon()
-    o = o / tf.reduce_sum(o, axis=-1, keepdims=True)
+    o = o / tf.reduce_sum(o, axis=a, keepdims=True)
     lp = tf.math.log(tf.clip_by_value(o, _c(eps, o), _c(1 - eps, o)))
-    return -tf.gather(lp, t[..., None], batch_dims=r - 1)[..., 0]
+    # The label's log-probability picked by a select against the class index (fused by
+    # XLA with the log, where a gather and its gradient's scatter are kernels of their
+    # own); labels outside [0, classes) get 0.
+    classes = lp.shape[a] if lp.shape[a] is not None else tf.shape(lp)[a]
+    index_shape = [1] * r
+    index_shape[a] = -1
+    hit = tf.equal(tf.reshape(tf.range(classes), index_shape), tf.expand_dims(t, a))
+    return -tf.reduce_sum(tf.where(hit, lp, tf.zeros_like(lp)), axis=a)
 
 
 # --- the rest --------------------------------------------------------------------------------

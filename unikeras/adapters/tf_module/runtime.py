@@ -4,9 +4,9 @@ for the contract every backend's runtime follows).
 - make_variable(value, dtype, trainable, name) -> a tf.Variable
 - assign(storage, value) -> the tf.Variable after `storage.assign(value)`
 - value_and_grad(fn) -> g(params, *args) -> ((value, aux), grads) via tf.GradientTape
-- compile_step(fn, variables, jit_compile=False) -> a tf.function that reads the variables'
-  tf.Variable storages, runs `fn(values, *args) -> (new_values, out)` and assigns the new
-  values back inside the function
+- compile_step(fn, variables, jit_compile=False) -> a callable running a tf.function that
+  reads the variables' tf.Variable storages, runs `fn(values, *args) -> (new_values, out)`
+  and assigns the new values back inside the function
 - no_grad() -> context manager in which no tape records
 """
 import contextlib
@@ -196,20 +196,44 @@ def _static_spec(value, shape=None):
 
 
 def _traced_step(fn, variables, args, flat, tensors, specs, jit_compile):
-    """The tf.function for one argument structure: tensors come in as flat positional
-    arguments matching `specs`; every other leaf of `args` is fixed."""
+    """The step for one argument structure: `run(*tensor_leaves)` runs the traced
+    tf.function's one concrete function; tensors come in as flat positional arguments
+    matching `specs`; every other leaf of `args` is fixed."""
     @tf.function(input_signature=list(specs), jit_compile=jit_compile)
     def step(*tensor_args):
         leaves = list(flat)
         for i, t in zip(tensors, tensor_args):
             leaves[i] = t
         storages = [_ensure_allocated(v) for v in variables]
-        new_values, out = fn([s.read_value() for s in storages], *tf.nest.pack_sequence_as(args, leaves))
-        for s, new in zip(storages, new_values):
-            assign(s, new)
+        values = [s.value() for s in storages]
+        new_values, out = fn(values, *tf.nest.pack_sequence_as(args, leaves))
+        for s, value, new in zip(storages, values, new_values):
+            if new is not value:   # a value the step left alone needs no write
+                assign(s, new)
         return out
 
-    return step
+    return _flat_caller(step.get_concrete_function(), specs)
+
+
+def _flat_caller(concrete, specs):
+    """`run(*leaves)` calling `concrete` with tensors in its signature's order.
+
+    The call binds nothing: the cache key of `compile_step` has already matched the
+    leaves to `specs`, so `tf.function.__call__`'s argument binding and signature checks
+    (hundreds of microseconds a call, more than a small model's step) are skipped through
+    the concrete function's flat entry point, which still records gradients when a tape
+    watches and nests inside an enclosing tf.function."""
+    call_flat = getattr(concrete, "_call_flat", None)
+    if call_flat is None:  # pragma: no cover - a TensorFlow without the flat entry point
+        return concrete
+    dtypes_ = [spec.dtype for spec in specs]
+
+    def run(*leaves):
+        feed = [x if isinstance(x, tf.Tensor) else tf.convert_to_tensor(x, d)
+                for x, d in zip(leaves, dtypes_)]
+        return call_flat(feed, concrete.captured_inputs)
+
+    return run
 
 
 def no_grad():

@@ -497,16 +497,21 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Keras's formula on torch's fused kernels: `F.cross_entropy` on logits; on
+    probabilities the clipped log of `output / sum(output)` picked by `F.nll_loss`."""
     o = _float(output)
     t = _to_tensor(target)
     if t.ndim == o.ndim and t.shape[-1] == 1:
         t = torch.squeeze(t, -1)
     a = _def.canonical_axis("sparse_categorical_crossentropy", axis, o.ndim)
     t = t.to(device=o.device, dtype=torch.int64)
-    if from_logits and o.ndim > 1:
-        return F.cross_entropy(torch.movedim(o, a, 1), t, reduction="none")
-    lp = torch.movedim(_log_probs(o, from_logits, a), a, -1)
-    return -torch.squeeze(torch.gather(lp, -1, torch.unsqueeze(t, -1)), -1)
+    if not from_logits:
+        o = _log_probs(o, False, a)
+    if a != 1 and o.ndim > 1:   # torch's losses take the classes on axis 1, contiguous
+        o = torch.movedim(o, a, 1).contiguous()   # (nll_loss2d's backward requires it)
+    if from_logits:
+        return F.cross_entropy(o, t, reduction="none")
+    return F.nll_loss(o, t, reduction="none")
 
 
 # --- the rest --------------------------------------------------------------------------------

@@ -54,12 +54,22 @@ def _weights(kind, kernel, recurrent_kernel, bias):
     return params
 
 
+def _gate_major(kernel):
+    """True when a Keras-layout (inputs, gates) kernel is stored gate-major, as the cells
+    make it (recurrent_cells._GateMajor): its transpose, torch's layout, is contiguous."""
+    return kernel.stride() == (1, kernel.shape[0])
+
+
 def _prepared_weights(kind, kernel, recurrent_kernel, bias):
-    """`_weights`, contiguous where a kernel would copy the transposed views itself: for
-    inference always, made once per weight version (`prepared.derived`); with gradients
-    on for the LSTM on CPU, whose oneDNN kernel copies them in the forward and again in
-    the backward, where one copy made here is saved for the backward and serves both.
-    Elsewhere the views go to the kernel as they are, as its matmuls read them."""
+    """`_weights`, contiguous where a kernel would copy the transposed views itself. The
+    views of gate-major kernels are contiguous already (nothing to copy or cache), except
+    for the GRU, whose gates are reordered. Otherwise: for inference always, made once per
+    weight version (`prepared.derived`); with gradients on for the LSTM on CPU, whose
+    oneDNN kernel copies them in the forward and again in the backward, where one copy
+    made here is saved for the backward and serves both. Elsewhere the views go to the
+    kernel as they are, as its matmuls read them."""
+    if kind != "gru" and _gate_major(kernel) and _gate_major(recurrent_kernel):
+        return _weights(kind, kernel, recurrent_kernel, bias)
     if torch.is_grad_enabled() and not (kind == "lstm" and kernel.device.type == "cpu"):
         return _weights(kind, kernel, recurrent_kernel, bias)
     return prepared.derived(("rnn", kind), (kernel, recurrent_kernel, bias),

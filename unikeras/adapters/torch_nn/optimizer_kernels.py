@@ -6,6 +6,10 @@ all parameters at once, with the step count and learning rate kept as 0-d tensor
 parameters' device: no `.item()`, no NumPy, no per-parameter Python arithmetic.
 `apply` returns False when the inputs are not plain torch tensors of one float dtype and
 device, and the caller then runs the generic per-variable code.
+
+Large tensors are updated one at a time (all of a kernel's ops on one tensor, then the
+next) so that their operands stay in cache from one op to the next; small ones share each
+multi-tensor op. The arithmetic, element by element, is the same either way.
 """
 import torch
 
@@ -26,7 +30,7 @@ def _weight_decay(params, decayed, weight_decay, lr):
     torch._foreach_sub_(chosen, delta)
 
 
-def _sgd(params, grads, slots, lr, step, h):
+def _sgd(params, grads, slots, lr, h):
     glr = torch._foreach_mul(grads, lr)
     if not h["momentum"]:
         torch._foreach_sub_(params, glr)
@@ -42,11 +46,15 @@ def _sgd(params, grads, slots, lr, step, h):
         torch._foreach_add_(params, m)
 
 
-def _adam(params, grads, slots, lr, step, h):
+def _adam_step_size(lr, step, h):
+    """`lr * sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)` at `t = step + 1`."""
     t = step.to(lr.dtype) + 1
     beta_1_power = torch.pow(h["beta_1"], t)   # a Python base: no tensor made per step
     beta_2_power = torch.pow(h["beta_2"], t)
-    alpha = lr * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+    return lr * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+
+
+def _adam(params, grads, slots, alpha, h):
     m, v = slots["momentum"], slots["velocity"]
     torch._foreach_lerp_(m, grads, 1 - h["beta_1"])           # m + (g - m) * (1 - beta_1)
     torch._foreach_mul_(v, h["beta_2"])                        # v + (g * g - v) * (1 - beta_2)
@@ -60,7 +68,7 @@ def _adam(params, grads, slots, lr, step, h):
     torch._foreach_addcdiv_(params, m, denom, -1)
 
 
-def _rmsprop(params, grads, slots, lr, step, h):
+def _rmsprop(params, grads, slots, lr, h):
     rho = h["rho"]
     v = slots["velocity"]
     torch._foreach_mul_(v, rho)
@@ -86,7 +94,17 @@ def _rmsprop(params, grads, slots, lr, step, h):
     torch._foreach_sub_(params, increment)
 
 
-KERNELS = {"sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop}
+# name -> (the step's rate from (lr, step, hyper), or None for lr itself; the update)
+KERNELS = {"sgd": (None, _sgd), "adam": (_adam_step_size, _adam), "rmsprop": (None, _rmsprop)}
+LARGE = 1 << 16   # elements from which a tensor is updated on its own
+
+
+def _chunks(params):
+    """Index lists covering `params`: each large tensor alone, then all small ones."""
+    small = [i for i, p in enumerate(params) if p.numel() < LARGE]
+    if len(small) == len(params):
+        return None   # one chunk: the lists as they are
+    return [[i] for i, p in enumerate(params) if p.numel() >= LARGE] + ([small] if small else [])
 
 
 def apply(name, params, grads, slots, learning_rate, step, hyper, weight_decay, decayed):
@@ -105,7 +123,15 @@ def apply(name, params, grads, slots, learning_rate, step, hyper, weight_decay, 
         return False
     grads = [g if g.dtype == first.dtype else g.to(first.dtype) for g in grads]
     lr = _as_tensor(learning_rate, first)
+    step_rate, update = kernel
     with torch.no_grad():
         _weight_decay(params, decayed, weight_decay, lr)
-        kernel(params, grads, slots, lr, step.to(first.device), hyper)
+        rate = lr if step_rate is None else step_rate(lr, step.to(first.device), hyper)
+        chunks = _chunks(params)
+        if chunks is None:
+            update(params, grads, slots, rate, hyper)
+        for chunk in chunks or ():
+            pick = lambda items: [items[i] for i in chunk]  # noqa: E731
+            update(pick(params), pick(grads), {k: pick(v) for k, v in slots.items()}, rate,
+                   hyper)
     return True

@@ -40,7 +40,10 @@ def assign(storage, value):
     if value.shape != storage.shape:
         raise ValueError(f"assign: cannot assign a value of shape {tuple(value.shape)} to a "
                          f"variable of shape {tuple(storage.shape)}.")
-    with torch.no_grad():
+    if torch.is_grad_enabled():
+        with torch.no_grad():
+            storage.copy_(value)
+    else:   # the usual case (optimizer and metric updates): no context to enter
         storage.copy_(value)
     return storage
 

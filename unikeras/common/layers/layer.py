@@ -31,6 +31,7 @@ from unikeras.common import dtypes, initializers, naming, tree
 from unikeras.common.ops import core as core_ops, dispatch, numpy as onp, tape
 from unikeras.common.seed_generator import SeedGenerator
 from unikeras.common.symbolic import KerasTensor, Node
+from unikeras.common import variables as _variables
 from unikeras.common.variables import StatelessScope, Variable, in_stateless_scope, in_tracing_scope
 
 _training_stack = []  # `training` values passed explicitly by enclosing calls
@@ -58,6 +59,28 @@ def _resolve(family, identifier):
     return importlib.import_module(f"unikeras.common.{family}").get(identifier)
 
 
+class _TrackedList(list):
+    """The list type of a layer's sublayers, variables, seed generators and states: every
+    change is noted (`note_tracking_change`), so that cached variable lists see it."""
+
+
+def _noting_change(name):
+    method = getattr(list, name)
+
+    def mutate(self, *args, **kwargs):
+        _variables.note_tracking_change()
+        return method(self, *args, **kwargs)
+    mutate.__name__ = name
+    return mutate
+
+
+for _name in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+              "__setitem__", "__delitem__", "__iadd__", "__imul__"):
+    setattr(_TrackedList, _name, _noting_change(_name))
+
+_TRACKED_LISTS = ("_layers", "_own_variables", "_seed_generators", "_own_states")
+
+
 def _shape_of(x):
     if isinstance(x, (list, tuple)):
         return [_shape_of(i) for i in x]
@@ -74,10 +97,8 @@ class Layer:
         batch_size = kwargs.pop("batch_size", None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments {sorted(kwargs)}.")
-        object.__setattr__(self, "_layers", [])
-        object.__setattr__(self, "_own_variables", [])
-        object.__setattr__(self, "_seed_generators", [])
-        object.__setattr__(self, "_own_states", [])
+        for attribute in _TRACKED_LISTS:
+            object.__setattr__(self, attribute, _TrackedList())
         object.__setattr__(self, "_unallocated", False)
         object.__setattr__(self, "_losses", [])
         object.__setattr__(self, "_losses_generation", None)
@@ -101,6 +122,9 @@ class Layer:
 
     # --- attribute tracking -------------------------------------------------------------------
     def __setattr__(self, name, value):
+        _variables.note_tracking_change()   # any attribute may change what the lists hold
+        if name in _TRACKED_LISTS and type(value) is list:
+            value = _TrackedList(value)
         if isinstance(value, Layer) and name != "_outer":
             if value is not self and value not in self._layers:
                 self._layers.append(value)
@@ -170,14 +194,29 @@ class Layer:
         object.__setattr__(self, "_unallocated", True)
         return variable
 
+    def _cached_list(self, key, compute):
+        """A fresh copy of the list `compute()` made, which is kept until the next
+        `note_tracking_change` (training steps read these lists every step)."""
+        cache = self.__dict__.get("_variable_lists")
+        if cache is None or cache[0] != _variables.tracking_version:
+            cache = (_variables.tracking_version, {})
+            object.__setattr__(self, "_variable_lists", cache)
+        found = cache[1].get(key)
+        if found is None:
+            found = cache[1][key] = compute()
+        return list(found)
+
     @property
     def state_variables(self):
         """The states (`add_state`) of this layer and its sublayers."""
-        return self._unique(list(self._own_states)
-                            + [v for layer in self._layers for v in layer.state_variables])
+        return self._cached_list("state_variables", lambda: self._unique(
+            list(self._own_states) + [v for layer in self._layers for v in layer.state_variables]))
 
     def _flat_layers(self):
         """This layer's sublayers, recursively, each once, in tracking order."""
+        return self._cached_list("flat_layers", self._visit_layers)
+
+    def _visit_layers(self):
         seen, out = set(), []
 
         def visit(layer):
@@ -200,6 +239,9 @@ class Layer:
 
     @property
     def trainable_weights(self):
+        return self._cached_list("trainable_weights", self._trainable_weights)
+
+    def _trainable_weights(self):
         if not self.trainable:
             return []
         own = [v for v in self._own_variables if v.trainable]
@@ -207,6 +249,9 @@ class Layer:
 
     @property
     def non_trainable_weights(self):
+        return self._cached_list("non_trainable_weights", self._non_trainable_weights)
+
+    def _non_trainable_weights(self):
         if not self.trainable:
             return self.weights
         own = [v for v in self._own_variables if not v.trainable]
@@ -215,14 +260,18 @@ class Layer:
     @property
     def weights(self):
         """Own weights (trainable first), then each sublayer's, as Keras orders them."""
+        return self._cached_list("weights", self._weights)
+
+    def _weights(self):
         own = [v for v in self._own_variables if v.trainable]
         own += [v for v in self._own_variables if not v.trainable]
         return self._unique(own + [v for layer in self._layers for v in layer.weights])
 
     @property
     def seed_variables(self):
-        own = [g.state for g in self._seed_generators]
-        return self._unique(own + [v for layer in self._layers for v in layer.seed_variables])
+        return self._cached_list("seed_variables", lambda: self._unique(
+            [g.state for g in self._seed_generators]
+            + [v for layer in self._layers for v in layer.seed_variables]))
 
     @property
     def trainable_variables(self):
@@ -231,11 +280,13 @@ class Layer:
     @property
     def non_trainable_variables(self):
         """Non-trainable weights, then seed-generator states, then layer states."""
-        return self.non_trainable_weights + self.seed_variables + self.state_variables
+        return self._cached_list("non_trainable_variables", lambda: (
+            self.non_trainable_weights + self.seed_variables + self.state_variables))
 
     @property
     def variables(self):
-        return self.weights + self.seed_variables + self.state_variables
+        return self._cached_list("variables", lambda: (
+            self.weights + self.seed_variables + self.state_variables))
 
     @property
     def layers(self):

@@ -39,6 +39,21 @@ class _UnitForgetBias:
                                self.bias_initializer((2 * u,), dtype)])
 
 
+class _GateMajor:
+    """`initializer` whose NumPy arrays are laid out column-major: the same values and shape,
+    (inputs, gates) as in Keras, with each gate column contiguous in memory. That memory is
+    the (gates, inputs) row-major matrix fused recurrent kernels read (torch, oneDNN), so on a
+    backend that keeps NumPy's memory order (torch) the transposed kernel is a view, neither
+    copied in the forward nor its gradient in the backward."""
+
+    def __init__(self, initializer):
+        self.initializer = initializer
+
+    def __call__(self, shape, dtype=None):
+        value = self.initializer(shape, dtype)
+        return np.asfortranarray(value) if isinstance(value, np.ndarray) else value
+
+
 class _Cell(Layer):
     """What SimpleRNNCell, LSTMCell and GRUCell share: weights, dropout masks, config.
 
@@ -91,11 +106,12 @@ class _Cell(Layer):
             raise ValueError(f"{describe(self)}: the feature dimension of the input must be "
                              f"known, got shape {tuple(input_shape)}.")
         gates = rnn_ops.GATES[self.kind] * self.units
-        self.kernel = self.add_weight(shape=(features, gates), initializer=self.kernel_initializer,
+        self.kernel = self.add_weight(shape=(features, gates),
+                                      initializer=_GateMajor(self.kernel_initializer),
                                       regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint, name="kernel")
         self.recurrent_kernel = self.add_weight(
-            shape=(self.units, gates), initializer=self.recurrent_initializer,
+            shape=(self.units, gates), initializer=_GateMajor(self.recurrent_initializer),
             regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint,
             name="recurrent_kernel")
         self.bias = self.add_weight(shape=self._bias_shape(), initializer=self._bias_initializer(),

@@ -102,9 +102,10 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     return ops.sum(weights * -y_true * ops.log(probs), axis=axis)
 
 
-def _sparse_labels(name, y_true, y_pred, axis):
-    """Integer labels of y_pred's backend, checked against y_pred's shape without its class
-    axis (a trailing size-1 label axis is dropped); returns (labels, class axis)."""
+def _sparse_labels(name, y_true, y_pred, axis, cast=True):
+    """Labels of y_pred's backend (integer ones unless `cast=False`), checked against
+    y_pred's shape without its class axis (a trailing size-1 label axis is dropped);
+    returns (labels, y_pred, class axis)."""
     y_pred = to_tensor(y_pred)
     y_true = to_tensor(y_true, like=y_pred)
     rank = len(y_pred.shape)
@@ -119,22 +120,22 @@ def _sparse_labels(name, y_true, y_pred, axis):
         raise ValueError(f"{name}: y_true must have the shape of y_pred without its class "
                          f"axis; got y_true {_static_shape(y_true)} and y_pred "
                          f"{_static_shape(y_pred)}.")
-    return ops.cast(y_true, "int32"), y_pred, class_axis
+    return (ops.cast(y_true, "int32") if cast else y_true), y_pred, class_axis
 
 
 def _sparse_cce(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
-    """(per-sample loss, validity mask or None)."""
+    """(per-sample loss, validity mask or None). The values come from the backend's fused
+    op `ops.sparse_categorical_crossentropy` (Keras's formula: rescale, clip, log, pick);
+    ignored entries get label 0 there and a loss of 0 here. The op makes integers of the
+    labels itself, so only the comparisons with `ignore_class` need them cast here."""
     labels, y_pred, class_axis = _sparse_labels(
-        "sparse_categorical_crossentropy", y_true, y_pred, axis)
+        "sparse_categorical_crossentropy", y_true, y_pred, axis, cast=ignore_class is not None)
     mask = None
     if ignore_class is not None:
         mask = ops.not_equal(labels, int(ignore_class))
         labels = ops.where(mask, labels, ops.zeros_like(labels))
-    # A gather of each label's log-probability: two ops, where a one-hot product takes five.
-    picked = ops.take_along_axis(_log_probs(y_pred, from_logits, class_axis),
-                                 ops.expand_dims(labels, class_axis),
-                                 axis=class_axis)
-    res = -ops.squeeze(picked, class_axis)
+    # positional arguments: the op's quick dispatch (keyed by argument types) takes no kwargs
+    res = ops.sparse_categorical_crossentropy(labels, y_pred, bool(from_logits), class_axis)
     if mask is not None:
         res = ops.where(mask, res, ops.zeros_like(res))
     return res, mask

@@ -26,8 +26,8 @@ def to_tensor(x, dtype=None, like=None):
         backend = dispatch.resolve_backend((like,), None)
         if backend != dispatch.SYMBOLIC:
             with dispatch.backend_scope(backend):
-                return ops.convert_to_tensor(x, dtype=dtype)
-    return ops.convert_to_tensor(x, dtype=dtype)
+                return ops.convert_to_tensor(x, dtype)
+    return ops.convert_to_tensor(x) if dtype is None else ops.convert_to_tensor(x, dtype)
 
 
 def pair(y_true, y_pred, cast_true=True):

@@ -75,7 +75,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     """Weight per-sample `values` and reduce them to a scalar (unless reduction is none);
     `owner` names the loss in error messages."""
     reduction = standardize_reduction(reduction, owner)
-    values = ops.convert_to_tensor(values, dtype=dtype)
+    values = ops.convert_to_tensor(values) if dtype is None else ops.convert_to_tensor(values, dtype)
     if sample_weight is not None:
         sample_weight = to_tensor(sample_weight, _dtype(values), like=values)
     sample_weight = apply_mask(sample_weight, mask, _dtype(values), reduction)
