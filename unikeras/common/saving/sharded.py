@@ -104,12 +104,9 @@ def _read_index(filepath):
     if len(data) > MAX_INDEX_BYTES:
         raise ValueError(f"The sharded weights index {filepath!r} is larger than "
                          f"{MAX_INDEX_BYTES} bytes; refusing to read it.")
-    try:
-        index = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise ValueError(f"The sharded weights index {filepath!r} is not valid JSON "
-                         f"({e}).") from None
-    if not isinstance(index, dict) or not isinstance(index.get("weight_map"), dict):
+    from unikeras.common.saving.archive import json_member
+    index = json_member(filepath, "the sharded weights index", data)
+    if not isinstance(index.get("weight_map"), dict):
         raise ValueError(f"The sharded weights index {filepath!r} has no 'weight_map' object.")
     return index
 
