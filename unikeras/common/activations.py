@@ -154,7 +154,7 @@ def log_sigmoid(x):
 
 def softmax(x, axis=-1):
     """exp(x) normalized to sum 1 along `axis`."""
-    return nn.softmax(x, axis=axis)
+    return nn.softmax(x, axis)   # positional: the op's quick dispatch takes no kwargs
 
 
 def log_softmax(x, axis=-1):

@@ -161,6 +161,14 @@ class Variable:
         return value
 
     def assign_add(self, delta):
+        """`self += delta`; in place where the backend's runtime offers `assign_add`."""
+        if not _scopes:
+            if self._value is None and self._initializer is not None:
+                self._allocate()
+            add = getattr(runtime(self._backend), "assign_add", None)
+            if add is not None:
+                self._value = add(self._value, delta)
+                return self._value
         return self.assign(self.value + delta)
 
     def assign_sub(self, delta):

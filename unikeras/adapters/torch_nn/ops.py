@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from unikeras import config
+from unikeras.adapters.torch_nn import logits_memo
 from unikeras.common import dtypes
 
 try:  # NumPy spelling of bfloat16 (installed with jax / tensorflow); optional.
@@ -520,11 +521,14 @@ def relu(x):
 
 
 def sigmoid(x):
-    return torch.sigmoid(_float(x))
+    x = _float(x)
+    return logits_memo.remember(torch.sigmoid(x), x, None)
 
 
 def softmax(x, axis=-1):
-    return torch.softmax(_float(x), dim=axis)
+    x = _float(x)
+    out = torch.softmax(x, dim=axis)
+    return logits_memo.remember(out, x, axis % x.ndim) if x.ndim else out
 
 
 def log_softmax(x, axis=-1):

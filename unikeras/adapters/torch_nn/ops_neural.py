@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from unikeras import config
-from unikeras.adapters.torch_nn import prepared
+from unikeras.adapters.torch_nn import logits_memo, prepared
 from unikeras.adapters.torch_nn.shape_cache import cached_per_shape
 from unikeras.adapters.torch_nn.ops import (
     _FLOATS, _NAME, _T, _float, _result_dtype, _tensor, _to_tensor, _torch_dtype)
@@ -472,6 +472,8 @@ def normalize(x, axis=-1, order=2, epsilon=None):
 # --- losses ----------------------------------------------------------------------------------
 def binary_crossentropy(target, output, from_logits=False):
     t, o = _promote_float(target, output)
+    if not from_logits:
+        o, from_logits = _logits_or_probs(o, None)
     if from_logits:
         return F.binary_cross_entropy_with_logits(o, t, reduction="none")
     eps = config.epsilon()
@@ -487,8 +489,19 @@ def _log_probs(o, from_logits, axis):
     return torch.log(torch.clamp(o, eps, 1 - eps))
 
 
+def _logits_or_probs(probs, axis):
+    """(logits, True) when `probs` remembers the logits it came from (`logits_memo`),
+    else (probs, False)."""
+    logits = logits_memo.recall(probs, axis)
+    if logits is None or logits.dtype is not probs.dtype:
+        return probs, False
+    return logits, True
+
+
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     t, o = _promote_float(target, output)
+    if not from_logits and o.ndim >= 1:
+        o, from_logits = _logits_or_probs(o, axis % o.ndim)
     if from_logits and o.ndim >= 1 and t.shape == o.shape:
         a = axis % o.ndim
         return F.cross_entropy(torch.movedim(o, a, 1) if o.ndim > 1 else o,
@@ -497,14 +510,17 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Keras's formula on torch's fused kernels: `F.cross_entropy` on logits; on
-    probabilities the clipped log of `output / sum(output)` picked by `F.nll_loss`."""
+    """Keras's formula on torch's fused kernels: `F.cross_entropy` on logits (also on
+    probabilities that remember theirs, see `logits_memo`); on other probabilities the
+    clipped log of `output / sum(output)` picked by `F.nll_loss`."""
     o = _float(output)
     t = _to_tensor(target)
     if t.ndim == o.ndim and t.shape[-1] == 1:
         t = torch.squeeze(t, -1)
     a = _def.canonical_axis("sparse_categorical_crossentropy", axis, o.ndim)
     t = t.to(device=o.device, dtype=torch.int64)
+    if not from_logits:
+        o, from_logits = _logits_or_probs(o, a)
     if not from_logits:
         o = _log_probs(o, False, a)
     if a != 1 and o.ndim > 1:   # torch's losses take the classes on axis 1, contiguous

@@ -2,8 +2,9 @@
 
 Each kernel computes Keras's formula (the one `unikeras.common.optimizers` writes with
 `unikeras.ops`; Adam's regroups it into lerp/addcmul/addcdiv, equal up to rounding) on
-all parameters at once, with the step count and learning rate kept as 0-d tensors on the
-parameters' device: no `.item()`, no NumPy, no per-parameter Python arithmetic.
+all parameters at once. On an accelerator the step count and learning rate stay 0-d
+tensors on the parameters' device (no `.item()`, no sync); on the CPU, where reading them
+costs nothing, the step's rate is plain Python arithmetic.
 `apply` returns False when the inputs are not plain torch tensors of one float dtype and
 device, and the caller then runs the generic per-variable code.
 
@@ -11,7 +12,11 @@ Large tensors are updated one at a time (all of a kernel's ops on one tensor, th
 next) so that their operands stay in cache from one op to the next; small ones share each
 multi-tensor op. The arithmetic, element by element, is the same either way.
 """
+import numpy as np
 import torch
+
+
+_NUMPY_SCALARS = {torch.float32: np.float32, torch.float64: np.float64}
 
 
 def _as_tensor(x, like):
@@ -48,6 +53,10 @@ def _sgd(params, grads, slots, lr, h):
 
 def _adam_step_size(lr, step, h):
     """`lr * sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)` at `t = step + 1`."""
+    if isinstance(lr, np.floating):   # parameters on the CPU: NumPy scalars (see `apply`)
+        real = type(lr)
+        t, one = real(step + 1), real(1)
+        return lr * np.sqrt(one - real(h["beta_2"]) ** t) / (one - real(h["beta_1"]) ** t)
     t = step.to(lr.dtype) + 1
     beta_1_power = torch.pow(h["beta_1"], t)   # a Python base: no tensor made per step
     beta_2_power = torch.pow(h["beta_2"], t)
@@ -122,11 +131,19 @@ def apply(name, params, grads, slots, learning_rate, step, hyper, weight_decay, 
     if not all(isinstance(g, torch.Tensor) for g in grads):
         return False
     grads = [g if g.dtype == first.dtype else g.to(first.dtype) for g in grads]
-    lr = _as_tensor(learning_rate, first)
+    scalar = _NUMPY_SCALARS.get(first.dtype) if first.device.type == "cpu" else None
+    if scalar is not None:
+        # Reading a CPU scalar costs no device sync, and NumPy scalars of the parameters'
+        # dtype (the precision Keras computes the rate in) cost less than tensor ops.
+        lr, step = scalar(float(learning_rate)), int(step)
+    else:
+        lr, step = _as_tensor(learning_rate, first), step.to(first.device)
     step_rate, update = kernel
     with torch.no_grad():
+        rate = lr if step_rate is None else step_rate(lr, step, hyper)
+        if isinstance(lr, np.floating):   # exact; torch's Scalar arguments take Python numbers
+            lr, rate = float(lr), float(rate)
         _weight_decay(params, decayed, weight_decay, lr)
-        rate = lr if step_rate is None else step_rate(lr, step.to(first.device), hyper)
         chunks = _chunks(params)
         if chunks is None:
             update(params, grads, slots, rate, hyper)

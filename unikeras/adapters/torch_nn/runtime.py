@@ -4,7 +4,7 @@ the contract every backend's runtime keeps).
 - make_variable: an `nn.Parameter` (requires_grad=trainable) for float/complex dtypes, a
   plain tensor (usable as a module buffer) for int/bool dtypes
 - assign: in-place `copy_` under `no_grad`, so optimizers, modules and autograd keep
-  seeing the same storage
+  seeing the same storage; assign_add: in-place `add_`
 - value_and_grad: `torch.autograd.grad`, functional (never touches `.grad`)
 - compile_step: eager; new values are written back in place
 - optimizer_kernels: in-place multi-tensor updates for eager optimizer steps
@@ -46,6 +46,19 @@ def assign(storage, value):
     else:   # the usual case (optimizer and metric updates): no context to enter
         storage.copy_(value)
     return storage
+
+
+def assign_add(storage, delta):
+    """`storage += delta` in place (one kernel) for a tensor of the storage's dtype, shape
+    and device or a Python number; anything else through `assign`, which checks and casts."""
+    if type(delta) in (int, float) and storage.is_floating_point() or (
+            isinstance(delta, Tensor) and delta.dtype is storage.dtype
+            and delta.shape == storage.shape and delta.device == storage.device):
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                return storage.add_(delta)
+        return storage.add_(delta)
+    return assign(storage, storage + _ops.convert_to_tensor(delta))
 
 
 def _detach(x):

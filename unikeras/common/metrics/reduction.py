@@ -65,8 +65,8 @@ class Mean(Metric):
         # op) rather than becoming a new tensor every batch.
         weight = float(weight) if isinstance(weight, (int, float)) else to_tensor(
             weight, self.dtype, like=value)
-        self.total.assign(ops.add(self.total.value, ops.multiply(value, weight)))
-        self.count.assign(ops.add(self.count.value, weight))
+        self.total.assign_add(ops.multiply(value, weight))
+        self.count.assign_add(weight)
 
     def _accumulate(self, values, sample_weight, mask=None):
         values, sample_weight = reduce_to_samplewise_values(

@@ -45,7 +45,8 @@ def _topological_nodes(inputs, outputs):
 class _Step:
     """One graph node to replay, with what the replay loop needs to know about it."""
 
-    __slots__ = ("node", "has_training", "computes_mask", "first_input")
+    __slots__ = ("node", "has_training", "computes_mask", "first_input", "sole_input",
+                 "fixed_kwargs", "sole_output")
 
     def __init__(self, node):
         op = node.operation
@@ -54,6 +55,14 @@ class _Step:
         self.has_training = is_layer and op._call_has_training
         self.computes_mask = is_layer and op._computes_mask()
         self.first_input = node.args[0] if is_layer and node.args else None
+        # The common node, replayed without walking structures: one tensor in, one out,
+        # keyword arguments that hold no tensor. (Tensors, not their ids: a deep copy of
+        # the model copies them.)
+        args = node.args
+        self.sole_input = args[0] if len(args) == 1 and isinstance(args[0], KerasTensor) else None
+        self.fixed_kwargs = not any(isinstance(leaf, KerasTensor)
+                                    for leaf in tree.flatten(node.kwargs))
+        self.sole_output = node.outputs[0] if len(node.outputs) == 1 else None
 
     def input_mask(self, masks):
         """The mask(s) of the node's first argument, None if it carries none."""
@@ -127,8 +136,12 @@ class Functional(Model):
 
         for step in self._steps:
             node = step.node
-            args = tree.map_structure(resolve, node.args)
-            kwargs = tree.map_structure(resolve, node.kwargs)
+            if step.sole_input is not None:
+                args = (values[id(step.sole_input)],)
+            else:
+                args = tree.map_structure(resolve, node.args)
+            kwargs = dict(node.kwargs) if step.fixed_kwargs else tree.map_structure(
+                resolve, node.kwargs)
             if step.has_training and kwargs.get("training") is None:
                 kwargs["training"] = training
             in_mask = step.input_mask(masks) if masks else None
@@ -136,8 +149,11 @@ class Functional(Model):
                 out, out_mask = node.operation(*args, **kwargs), None
             else:
                 out, out_mask = node.operation._call_and_mask(args, kwargs, in_mask)
-            for t, v in zip(node.outputs, tree.flatten(out)):
-                values[id(t)] = v
+            if step.sole_output is not None and not tree.is_nested(out):
+                values[id(step.sole_output)] = out
+            else:
+                for t, v in zip(node.outputs, tree.flatten(out)):
+                    values[id(t)] = v
             if out_mask is not None:
                 for t, m in zip(node.outputs, tree.flatten(out_mask)):
                     if m is not None:

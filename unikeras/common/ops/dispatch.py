@@ -67,6 +67,9 @@ _type_backend.update(dict.fromkeys(
 _type_backend.update(dict.fromkeys((bool, int, float, complex, np.ndarray), WEAK))
 
 
+_CONTAINERS = (tuple, list, dict)
+
+
 def backend_of_type(cls):
     try:
         return _type_backend[cls]
@@ -159,12 +162,14 @@ def unwrap_variables(args, kwargs):
 
 def types_fix_backend(args):
     """True when the argument types alone determine the backend (so a per-op cache keyed
-    by types is safe): no containers or Variables, and at least one framework tensor."""
+    by types is safe): no containers or Variables, and at least one framework tensor
+    (strings, None and other types that are never tensors do not count)."""
     strong = False
     for a in args:
-        b = _type_backend.get(type(a), "unknown")
+        t = type(a)
+        b = _type_backend.get(t, "unknown")
         if b in (None, "variable", "unknown", SYMBOLIC):
-            if b is None and a is None:
+            if b is None and t not in _CONTAINERS:
                 continue
             return False
         if b != WEAK:

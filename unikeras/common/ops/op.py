@@ -38,6 +38,10 @@ def op(rule=None, *, impl=None):
                 return fn(*args)
         if dispatch.has_variables(args, kwargs):
             args, kwargs = dispatch.unwrap_variables(args, kwargs)
+            if not kwargs:   # e.g. a layer's call on its weights: cached by value types
+                fn = by_types.get(tuple(map(type, args)))
+                if fn is not None:
+                    return fn(*args)
         backend = dispatch.resolve_backend(args, kwargs)
         fn = impls.get(backend)
         if fn is None:

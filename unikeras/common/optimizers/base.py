@@ -334,17 +334,29 @@ class Optimizer:
         kernels = getattr(runtime(self._iterations._backend), "optimizer_kernels", None)
         if kernels is None:
             return False
-        indices = [self._get_variable_index(v) for v in trainable_variables]
-        slots = {name: [slot_list[i].value for i in indices]
-                 for name, slot_list in self.fused_slots().items()}
-        decayed = [self.weight_decay is not None and self._use_weight_decay(v)
-                   for v in trainable_variables]
+        slot_variables, excluded = self._fused_lists(trainable_variables)
+        slots = {name: [v.value for v in variables] for name, variables in slot_variables.items()}
+        decayed = [self.weight_decay is not None and not x for x in excluded]
         lr = learning_rate.value if isinstance(learning_rate, Variable) else learning_rate
         step = self.iterations
         step = step.value if isinstance(step, Variable) else step
         return kernels.apply(self.fused_kernel, [v.value for v in trainable_variables], grads,
                              slots, lr, step, self.fused_hyperparameters(),
                              self.weight_decay, decayed)
+
+    def _fused_lists(self, trainable_variables):
+        """(slot Variables by name, excluded-from-weight-decay flags) aligned with
+        `trainable_variables`; worked out once per list of variables, as the step repeats."""
+        key = tuple(map(id, trainable_variables))
+        cache = self.__dict__.setdefault("_fused_lists_cache", {})
+        found = cache.get(key)
+        if found is None:
+            indices = [self._get_variable_index(v) for v in trainable_variables]
+            slots = {name: [slot_list[i] for i in indices]
+                     for name, slot_list in self.fused_slots().items()}
+            found = cache[key] = (slots, [not self._use_weight_decay(v)
+                                          for v in trainable_variables])
+        return found
 
     # --- control flow without branches --------------------------------------------------------
     @staticmethod
