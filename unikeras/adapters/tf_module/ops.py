@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from unikeras import config
+from unikeras.adapters.tf_module import logits_memo
 from unikeras.common import dtypes
 from unikeras.common import seed_generator
 from unikeras.common.ops.reductions import sum_dtype
@@ -606,7 +607,8 @@ def relu(x):
 
 
 def sigmoid(x):
-    return _R.Sigmoid(x=_float(x))
+    x = _float(x)
+    return logits_memo.remember(_R.Sigmoid(x=x), x, None)
 
 
 def softmax(x, axis=-1):
@@ -616,8 +618,10 @@ def softmax(x, axis=-1):
         return e / tf.reduce_sum(e, axis=list(axis), keepdims=True)
     rank = x.shape.rank
     if axis == -1 or (rank is not None and axis == rank - 1):
-        return _R.Softmax(logits=x)
-    return tf.nn.softmax(x, axis=axis)
+        out = _R.Softmax(logits=x)
+    else:
+        out = tf.nn.softmax(x, axis=axis)
+    return logits_memo.remember(out, x, axis % rank) if rank else out
 
 
 def log_softmax(x, axis=-1):

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from unikeras import config
+from unikeras.adapters.tf_module import logits_memo
 from unikeras.adapters.tf_module.ops import _TF, _as, _dtype_of, _float, _t
 from unikeras.common import dtypes
 from unikeras.common.ops import neural as _def
@@ -405,8 +406,17 @@ def normalize(x, axis=-1, order=2, epsilon=None):
 
 
 # --- losses ----------------------------------------------------------------------------------
+def _logits_or_probs(probs, axis):
+    """(logits, True) when `probs` remembers the logits it came from (`logits_memo`),
+    else (probs, False)."""
+    logits = logits_memo.recall(probs, axis)
+    return (probs, False) if logits is None else (logits, True)
+
+
 def binary_crossentropy(target, output, from_logits=False):
     t, o = _promote_float(target, output)
+    if not from_logits:
+        o, from_logits = _logits_or_probs(o, None)
     if from_logits:
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=t, logits=o)
     eps = config.epsilon()
@@ -416,6 +426,8 @@ def binary_crossentropy(target, output, from_logits=False):
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     t, o = _promote_float(target, output)
+    if not from_logits and o.shape.rank:
+        o, from_logits = _logits_or_probs(o, axis % o.shape.rank)
     if from_logits:
         return tf.nn.softmax_cross_entropy_with_logits(labels=t, logits=o, axis=axis)
     eps = config.epsilon()
@@ -432,6 +444,8 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
         t = tf.squeeze(t, -1)
     a = _def.canonical_axis("sparse_categorical_crossentropy", axis, r)
     t = tf.cast(t, tf.int32)
+    if not from_logits:
+        o, from_logits = _logits_or_probs(o, a)
     if from_logits:  # one fused kernel, which also yields the gradient
         if a != r - 1:
             o = tf.transpose(o, [i for i in range(r) if i != a] + [a])

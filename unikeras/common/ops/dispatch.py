@@ -95,13 +95,17 @@ def current_backend():
     return _scope_stack[-1] if _scope_stack else config.backend()
 
 
-@contextlib.contextmanager
-def backend_scope(name):
-    """Run tensor-free ops (zeros, random, NumPy-only inputs) on backend `name`."""
-    _scope_stack.append(name)
-    try:
-        yield
-    finally:
+class backend_scope(contextlib.ContextDecorator):
+    """Run tensor-free ops (zeros, random, NumPy-only inputs) on backend `name` (a context
+    manager or a decorator). A class, not a generator: `fit` enters one every step."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        _scope_stack.append(self.name)
+
+    def __exit__(self, *exc):
         _scope_stack.pop()
 
 
