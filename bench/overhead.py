@@ -10,9 +10,10 @@
    subprocess (Keras runs one backend per process; separate thread pools). Per backend the
    unikeras and the Keras process are started one after the other, each runs a warm-up
    epoch (build + compilation, excluded), then the driver asks them in turn, never both at
-   once, for a timed `fit` call, rotating the order every round; the median is kept. On
-   torch a third process runs B's plain loop over the same NumPy data as the native
-   baseline, interleaved the same way.
+   once, for a timed `fit` call, rotating the order every round; the median is kept. The
+   unikeras process also holds the backend's hand-written loop (torch.nn + torch.optim,
+   nnx.jit, tf.function) over the same NumPy batches, timed in the same rotation; uk/native
+   is the median of the ratios of the calls of one round.
 
 Run:  python bench/overhead.py            (full run, ~1 min on an idle 2-core box)
       python bench/overhead.py --quick    (smoke run)
@@ -252,8 +253,6 @@ NATIVE_FITS = {"torch": NativeTorchFit, "jax": NativeJaxFit, "tensorflow": Nativ
 
 
 def build_fit_model(framework):
-    if framework == "native":
-        return NATIVE_FITS[os.environ["KERAS_BACKEND"]]()
     if framework == "unikeras":
         import unikeras as lib
         lib.utils.set_random_seed(0)
@@ -281,6 +280,9 @@ def worker_fit(args):
     from stdin, one a line: `run` (time one fit call), `profile` (cProfile one fit call),
     `quit`. The driver keeps one unikeras and one Keras server alive per backend and
     alternates `run` between them, so both sides see the same load on a shared machine.
+    The unikeras server also holds the backend's hand-written loop (`NATIVE_FITS`) and
+    times it on `run_native`: in the same process, so that each uk/native pair of calls
+    runs seconds apart under the same conditions.
     """
     framework = args.framework
     samples, epochs = args.samples, args.epochs
@@ -292,20 +294,22 @@ def worker_fit(args):
     model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)         # warm-up: build + compile
     warmup_s = time.perf_counter() - t0
     steps = epochs * math.ceil(samples / BATCH)
+    native = None
     if framework == "unikeras":
         import unikeras
         backend = unikeras.config.backend()
-    elif framework == "keras":
+        native = NATIVE_FITS[backend]()
+        native.fit(x, y, batch_size=BATCH, epochs=1)                # its warm-up
+    else:
         import keras
         backend = keras.backend.backend()
-    else:
-        backend = os.environ["KERAS_BACKEND"]
     emit({"ready": True, "backend": backend, "steps": steps, "warmup_s": warmup_s})
     for line in sys.stdin:
         command = line.strip()
-        if command == "run":
+        if command in ("run", "run_native"):
+            runner = model if command == "run" else native
             t0 = time.perf_counter()
-            model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
+            runner.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
             emit({"ms": 1e3 * (time.perf_counter() - t0) / steps})
         elif command == "profile":
             import cProfile
@@ -440,23 +444,27 @@ def measure_fit(backend, args, profile=False):
     servers = {"uk": FitServer("unikeras", backend, args)}
     if not args.no_keras:
         servers["keras"] = FitServer("keras", backend, args)
-    servers["native"] = FitServer("native", backend, args)
+    # who answers each timed call, with which command: the native loop lives in the uk server
+    runs = {"uk": ("uk", "run"), "native": ("uk", "run_native"), "keras": ("keras", "run")}
+    runs = {k: v for k, v in runs.items() if v[0] in servers}
     results = {}
     try:
-        times = {k: [] for k in servers}
-        errors = {k: s.info["error"] for k, s in servers.items() if "error" in s.info}
+        times = {k: [] for k in runs}
+        errors = {k: servers[v[0]].info["error"] for k, v in runs.items()
+                  if "error" in servers[v[0]].info}
         for r in range(args.repeats):
-            keys = list(servers)     # rotate (2 servers: flip) the order every round
+            keys = list(runs)     # rotate the order every round
             order = keys[r % len(keys):] + keys[:r % len(keys)]
             for key in order:
                 if key in errors:
                     continue
-                res = servers[key].ask("run")
+                res = servers[runs[key][0]].ask(runs[key][1])
                 if "error" in res:
                     errors[key] = res["error"]
                 else:
                     times[key].append(res["ms"])
-        for key, server in servers.items():
+        for key, (name, _) in runs.items():
+            server = servers[name]
             res = {"warmup_s": server.info.get("warmup_s"), "startup_s": server.info["startup_s"]}
             if key in errors:
                 res["error"] = errors[key]
@@ -465,6 +473,9 @@ def measure_fit(backend, args, profile=False):
                 res["samples_per_s"] = BATCH / (res["ms"] / 1e3)
                 res["all_ms"] = times[key]
             results[key] = res
+        pairs = list(zip(times["uk"], times["native"]))
+        if pairs and "uk" not in errors and "native" not in errors:
+            results["native"]["paired_ratio"] = statistics.median(u / n for u, n in pairs)
         if profile and "uk" not in errors:
             results["profile"] = servers["uk"].ask("profile").get("profile")
     finally:
@@ -542,7 +553,7 @@ def main_driver(args):
     for backend, uk_res, k_res, n_res in rows:
         uk_ms, k_ms, n_ms = uk_res.get("ms"), k_res.get("ms"), n_res.get("ms")
         ratio = uk_ms / k_ms if uk_ms and k_ms else None
-        vs_native = uk_ms / n_ms if uk_ms and n_ms else None
+        vs_native = n_res.get("paired_ratio")
         print(f"   {backend:<11}{fmt(uk_ms, '.3f'):>17}{fmt(uk_res.get('samples_per_s'), '.0f'):>11}"
               f"{fmt(k_ms, '.3f'):>15}{fmt(k_res.get('samples_per_s'), '.0f'):>11}"
               f"{fmt(ratio, '.3f'):>10}{fmt(vs_native, '.3f'):>11}")
@@ -555,9 +566,10 @@ def main_driver(args):
         if n_res.get("ms"):
             keras_vs = (f", Keras/native {k_res['ms'] / n_res['ms']:.3f}" if k_res.get("ms")
                         else "")
-            print(f"   native {backend} loop ({loops[backend]}), same data, interleaved: "
-                  f"{n_res['ms']:.3f} ms/step, {n_res['samples_per_s']:.0f} samples/s   <- the "
-                  f"uk/native baseline{keras_vs}")
+            print(f"   native {backend} loop ({loops[backend]}) in the unikeras process, same "
+                  f"data, interleaved: {n_res['ms']:.3f} ms/step, "
+                  f"{n_res['samples_per_s']:.0f} samples/s; uk/native = median of the paired "
+                  f"ratios of the calls{keras_vs}")
     if "b_ms" in native:
         print(f"   (item 1 B, measured earlier in another process: {native['b_ms']:.3f} ms/step)")
     print("   warm-up epoch (build + compile), s: " + ", ".join(
@@ -616,7 +628,7 @@ def parse_args(argv=None):
     p.add_argument("--timeout", type=int, default=600, help="seconds per subprocess")
     # internal
     p.add_argument("--worker", choices=("native", "fit"), help=argparse.SUPPRESS)
-    p.add_argument("--framework", choices=("unikeras", "keras", "native"), help=argparse.SUPPRESS)
+    p.add_argument("--framework", choices=("unikeras", "keras"), help=argparse.SUPPRESS)
     p.add_argument("--samples", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--epochs", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
