@@ -2,9 +2,11 @@
 `export_saved_model` (SavedModels that serve without unikeras).
 
 Importing the adapter imports TensorFlow, without its start-up banner (see `tf_logging`)."""
+from unikeras.adapters.tf_module.autograph import keep_unikeras_unconverted
 from unikeras.adapters.tf_module.tf_logging import import_tensorflow
 
 import_tensorflow()
+keep_unikeras_unconverted()
 
 
 def to_tf(layer, input_shape=None):

@@ -32,16 +32,6 @@ except ImportError:  # pragma: no cover
     pass
 _TENSOR_TYPES = frozenset(_TENSOR_TYPES)
 
-# Like `keras`, unikeras is library code written with ops, not Python control flow on
-# tensors: keep AutoGraph from rewriting it (and its dispatch) inside every tf.function.
-try:
-    from tensorflow.python.autograph.core import config as _ag_config
-    if not any(getattr(r, "_prefix", None) == "unikeras"
-               for r in _ag_config.CONVERSION_RULES):
-        _ag_config.CONVERSION_RULES = ((_ag_config.DoNotConvert("unikeras"),)
-                                       + tuple(_ag_config.CONVERSION_RULES))
-except (ImportError, AttributeError):  # pragma: no cover
-    pass
 try:  # NumPy-style advanced indexing of tf tensors (tuples mixing arrays and slices)
     from tensorflow.python.ops.numpy_ops.np_array_ops import _getitem as _np_getitem
 except ImportError:  # pragma: no cover

@@ -12,11 +12,14 @@ Large tensors are updated one at a time (all of a kernel's ops on one tensor, th
 next) so that their operands stay in cache from one op to the next; small ones share each
 multi-tensor op. The arithmetic, element by element, is the same either way.
 """
+import contextlib
+
 import numpy as np
 import torch
 
 
 _NUMPY_SCALARS = {torch.float32: np.float32, torch.float64: np.float64}
+_NOTHING = contextlib.nullcontext()   # where gradients are already off
 
 
 def _as_tensor(x, like):
@@ -139,7 +142,7 @@ def apply(name, params, grads, slots, learning_rate, step, hyper, weight_decay, 
     else:
         lr, step = _as_tensor(learning_rate, first), step.to(first.device)
     step_rate, update = kernel
-    with torch.no_grad():
+    with torch.no_grad() if torch.is_grad_enabled() else _NOTHING:
         rate = lr if step_rate is None else step_rate(lr, step, hyper)
         if isinstance(lr, np.floating):   # exact; torch's Scalar arguments take Python numbers
             lr, rate = float(lr), float(rate)

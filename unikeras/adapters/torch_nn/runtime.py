@@ -9,6 +9,8 @@ the contract every backend's runtime keeps).
 - compile_step: eager; new values are written back in place
 - optimizer_kernels: in-place multi-tensor updates for eager optimizer steps
 """
+import contextlib
+
 import numpy as np
 import torch
 
@@ -18,7 +20,13 @@ from unikeras.common import dtypes, tree
 
 NAME = "torch"
 
-no_grad = torch.no_grad
+_ALREADY_NO_GRAD = contextlib.nullcontext()
+
+
+def no_grad():
+    """`torch.no_grad()`, or nothing to enter where gradients are already off (the
+    optimizer and metric updates of a step, nested in the step's own no_grad)."""
+    return torch.no_grad() if torch.is_grad_enabled() else _ALREADY_NO_GRAD
 
 Tensor = torch.Tensor
 

@@ -387,7 +387,11 @@ class Optimizer:
 
     def _overwrite_with_gradients(self, grads, variables):
         """Variables flagged `overwrite_with_gradient` take the gradient as their new value."""
-        if not any(self._overwrite_variable_with_gradient(v) for v in variables):
+        key = tuple(map(id, variables))
+        flagged = self.__dict__.setdefault("_overwrite_cache", {})
+        if key not in flagged:   # the flags are fixed when the variables are made
+            flagged[key] = any(self._overwrite_variable_with_gradient(v) for v in variables)
+        if not flagged[key]:
             return grads, variables
         kept_g, kept_v = [], []
         for g, v in zip(grads, variables):
