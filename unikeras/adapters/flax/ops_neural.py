@@ -246,9 +246,60 @@ _POOL_STATIC = ("pool_size", "strides", "padding", "fmt")
 @functools.partial(jax.jit, static_argnames=_POOL_STATIC, inline=True)
 def _max_pool(x, pool_size, strides, padding, fmt):
     dims, strides_, pads = _window("max_pool", x, pool_size, strides, padding, fmt)
+    if dims == strides_ and all(p == (0, 0) for p in pads) and x.dtype in _FLOATS:
+        return _tiled_max_pool(x, dims)
+    return _window_max(x, dims, strides_, pads)
+
+
+def _window_max(x, dims, strides, pads):
     # Python-scalar identities: lax then picks its differentiable max/add window primitives.
     init = -np.inf if x.dtype in _FLOATS else int(jnp.iinfo(x.dtype).min)
-    return lax.reduce_window(x, init, lax.max, dims, strides_, pads)
+    return lax.reduce_window(x, init, lax.max, dims, strides, pads)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _tiled_max_pool(x, dims):
+    """Max pooling over non-overlapping windows (strides = pool size, no padding), the
+    usual case. Forward as `reduce_window`; the gradient goes, as there, to the first
+    maximum of each window, but is computed with element-wise ops on the windows laid out
+    as tiles, which XLA fuses, instead of `select_and_scatter` (5x slower on XLA's CPU
+    backend, where it dominated a small CNN's training step)."""
+    return _window_max(x, dims, dims, [(0, 0)] * x.ndim)
+
+
+def _tiled_max_pool_fwd(x, dims):
+    out = _tiled_max_pool(x, dims)
+    return out, (x, out)
+
+
+def _tiles(x, dims, out_shape):
+    """`x` cropped to the windows and reshaped to (..., d_i, k_i, ...) for each axis."""
+    cropped = x[tuple(slice(0, o * k) for o, k in zip(out_shape, dims))]
+    shape = [s for o, k in zip(out_shape, dims) for s in ((o, k) if k > 1 else (o,))]
+    return cropped.reshape(shape)
+
+
+def _tiled_max_pool_bwd(dims, residuals, g):
+    x, out = residuals
+    window_axes, at = [], 0   # where each window axis sits in the tiled layout
+    for k in dims:
+        if k > 1:
+            window_axes.append(at + 1)
+        at += 2 if k > 1 else 1
+    hit = _tiles(x, dims, out.shape) == jnp.expand_dims(out, window_axes)
+    # the first maximum in row-major window order: the one with no earlier hit
+    last = list(range(hit.ndim - len(window_axes), hit.ndim))
+    moved = jnp.moveaxis(hit, window_axes, last)
+    flat = moved.reshape(moved.shape[:last[0]] + (-1,))
+    first = flat & (jnp.cumsum(flat, axis=-1, dtype=jnp.int32) == 1)
+    first = jnp.moveaxis(first.reshape(moved.shape), last, window_axes)
+    grad = jnp.where(first, jnp.expand_dims(g, window_axes), jnp.zeros((), g.dtype))
+    grad = grad.reshape(tuple(o * k for o, k in zip(out.shape, dims)))
+    pad = [(0, s - o * k) for s, o, k in zip(x.shape, out.shape, dims)]
+    return (jnp.pad(grad, pad),)
+
+
+_tiled_max_pool.defvjp(_tiled_max_pool_fwd, _tiled_max_pool_bwd)
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
