@@ -482,6 +482,7 @@ def _linear_call(params, inputs):
 
 @pytest.fixture(scope="module")
 def wrapped():
+    uk.utils.set_random_seed(0)   # the linen init and the batch order, whatever ran before
     net = _NnxNet(nnx.Rngs(0))
     initial = {"lin.kernel": np.asarray(net.lin.kernel[...]).copy(),
                "count": int(net.drop.rngs.count[...])}
@@ -496,7 +497,7 @@ def wrapped():
                      name="jax_part")(inputs)
         model = uk.Model(inputs, uk.layers.Add()([a, b, c]))
         before = {w.path: w.numpy() for w in model.variables}
-        model.compile(optimizer="adam", loss="mse")
+        model.compile(optimizer=uk.optimizers.Adam(0.05), loss="mse")   # 16 steps: a clear fall
         history = model.fit(x, y, epochs=4, batch_size=16, verbose=0)
     return dict(net=net, initial=initial, model=model, x=x, before=before,
                 losses=history.history["loss"])
@@ -509,7 +510,7 @@ def test_flax_and_jax_layers_train_inside_fit(wrapped):
     assert kinds["jax_part/w"]
     assert not kinds["nnx_part/bn.mean"] and not kinds["linen_part/batch_stats.BatchNorm_0.var"]
     losses = wrapped["losses"]
-    assert losses[-1] < losses[0], losses
+    assert losses[-1] < 0.9 * losses[0], losses
     after = {w.path: w.numpy() for w in model.variables}
     for path in ("nnx_part/lin.kernel", "nnx_part/bn.mean", "linen_part/Dense_1.kernel",
                  "linen_part/batch_stats.BatchNorm_0.mean", "jax_part/w"):

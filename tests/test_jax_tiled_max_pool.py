@@ -57,3 +57,11 @@ def test_under_jit_with_overlapping_windows_unchanged():
     np.testing.assert_array_equal(
         np.asarray(f(x)), np.asarray(lax.reduce_window(x, -jnp.inf, lax.max, dims, strides,
                                                        "VALID")))
+
+
+def test_forward_mode_derivative_equals_reduce_window():
+    x = jnp.asarray(np.random.default_rng(6).standard_normal((2, 6, 4, 3)).astype("float32"))
+    t = jnp.asarray(np.random.default_rng(7).standard_normal(x.shape).astype("float32"))
+    _, tangent = jax.jvp(lambda a: ops.max_pool(a, (2, 2)), (x,), (t,))
+    _, expected = jax.jvp(lambda a: _window_max(a, (2, 2), "channels_last"), (x,), (t,))
+    np.testing.assert_array_equal(np.asarray(tangent), np.asarray(expected))
