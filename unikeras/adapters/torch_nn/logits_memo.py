@@ -6,7 +6,9 @@ logits (`F.cross_entropy`, `binary_cross_entropy_with_logits`) instead of clippi
 taking the log of the probabilities: fewer kernels forward and backward, and exact where
 the clipped log saturates. The memo is trusted only while it provably describes the tensor:
 same version counter (no in-place change since), and, for a tensor that requires grad, an
-autograd history (so the gradient reaches what the probabilities depend on)."""
+autograd history (so the gradient reaches what the probabilities depend on). The memo
+lives in the probabilities' Python object: the logits stay alive as long as that object
+does, not as long as autograd keeps the probabilities for its backward."""
 import torch
 
 _ATTR = "_unikeras_logits"

@@ -4,7 +4,8 @@ Each kernel computes Keras's formula (the one `unikeras.common.optimizers` write
 `unikeras.ops`; Adam's regroups it into lerp/addcmul/addcdiv, equal up to rounding) on
 all parameters at once. On an accelerator the step count and learning rate stay 0-d
 tensors on the parameters' device (no `.item()`, no sync); on the CPU, where reading them
-costs nothing, the step's rate is plain Python arithmetic.
+costs nothing, the step's rate is computed with NumPy scalars of the parameters' dtype
+(the precision Keras computes it in), cheaper than tensor ops.
 `apply` returns False when the inputs are not plain torch tensors of one float dtype and
 device, and the caller then runs the generic per-variable code.
 
@@ -12,14 +13,13 @@ Large tensors are updated one at a time (all of a kernel's ops on one tensor, th
 next) so that their operands stay in cache from one op to the next; small ones share each
 multi-tensor op. The arithmetic, element by element, is the same either way.
 """
-import contextlib
-
 import numpy as np
 import torch
 
+from unikeras.adapters.torch_nn.grad_mode import no_grad
+
 
 _NUMPY_SCALARS = {torch.float32: np.float32, torch.float64: np.float64}
-_NOTHING = contextlib.nullcontext()   # where gradients are already off
 
 
 def _as_tensor(x, like):
@@ -142,7 +142,7 @@ def apply(name, params, grads, slots, learning_rate, step, hyper, weight_decay, 
     else:
         lr, step = _as_tensor(learning_rate, first), step.to(first.device)
     step_rate, update = kernel
-    with torch.no_grad() if torch.is_grad_enabled() else _NOTHING:
+    with no_grad():
         rate = lr if step_rate is None else step_rate(lr, step, hyper)
         if isinstance(lr, np.floating):   # exact; torch's Scalar arguments take Python numbers
             lr, rate = float(lr), float(rate)

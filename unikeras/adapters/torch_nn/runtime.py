@@ -9,24 +9,16 @@ the contract every backend's runtime keeps).
 - compile_step: eager; new values are written back in place
 - optimizer_kernels: in-place multi-tensor updates for eager optimizer steps
 """
-import contextlib
-
 import numpy as np
 import torch
 
 from unikeras.adapters.torch_nn import ops as _ops
 from unikeras.adapters.torch_nn import optimizer_kernels  # noqa: F401  (used by optimizers)
+from unikeras.adapters.torch_nn.grad_mode import no_grad  # noqa: F401  (the runtime's no_grad)
 from unikeras.common import dtypes, tree
 
 NAME = "torch"
 
-_ALREADY_NO_GRAD = contextlib.nullcontext()
-
-
-def no_grad():
-    """`torch.no_grad()`, or nothing to enter where gradients are already off (the
-    optimizer and metric updates of a step, nested in the step's own no_grad)."""
-    return torch.no_grad() if torch.is_grad_enabled() else _ALREADY_NO_GRAD
 
 Tensor = torch.Tensor
 
